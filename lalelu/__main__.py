@@ -1,0 +1,5 @@
+import sys
+
+from lalelu.cli import main
+
+sys.exit(main())
