@@ -29,7 +29,9 @@ def register(subparsers) -> None:
     install.set_defaults(func=cmd_models_install)
     listing = models_sub.add_parser("list", help="list the installed models")
     listing.set_defaults(func=cmd_models_list)
-    models.models_subparsers = models_sub  # other backends (TensorRT) add `models build` here
+    from lalelu.pose.tensorrt_commands import register_models_build
+
+    register_models_build(models_sub)
 
     pose = subparsers.add_parser("pose", help="estimate poses in an image or a video")
     pose.add_argument("path", help="an image or a video file")

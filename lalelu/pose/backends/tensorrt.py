@@ -77,6 +77,9 @@ class Backend:
             raise LaleluError(f"TensorRT cannot load {self.engine_path}: rebuild it with "
                               "`lalelu models build --backend tensorrt --force`")
         self._context = self._engine.create_execution_context()
+        if self._context is None:
+            raise LaleluError(f"TensorRT could not create an execution context for {self.engine_path.name}: "
+                              "the GPU is probably out of memory (see nvidia-smi)")
         names = [self._engine.get_tensor_name(i) for i in range(self._engine.num_io_tensors)]
         inputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
@@ -88,9 +91,8 @@ class Backend:
         if any(d < 0 for d in self._engine.get_tensor_shape(inputs[0])):
             self._context.set_input_shape(inputs[0], shape)
         out_shape = tuple(self._context.get_tensor_shape(outputs[0]))
-        self._in = _Buffer(cudart, shape, np.dtype(trt.nptype(self._engine.get_tensor_dtype(inputs[0]))))
-        self._out = _Buffer(cudart, out_shape, np.dtype(trt.nptype(self._engine.get_tensor_dtype(outputs[0]))))
-        self._buffers = [self._in, self._out]
+        self._in = self._allocate(shape, trt.nptype(self._engine.get_tensor_dtype(inputs[0])))
+        self._out = self._allocate(out_shape, trt.nptype(self._engine.get_tensor_dtype(outputs[0])))
         self._context.set_tensor_address(inputs[0], self._in.device)
         self._context.set_tensor_address(outputs[0], self._out.device)
         # A stream of our own: graph capture is not allowed on the legacy default stream.
@@ -107,6 +109,11 @@ class Backend:
         self.uses_cuda_graph = False
         if graph_mode != "off":
             self._choose_cuda_graph(graph_mode)
+
+    def _allocate(self, shape: tuple[int, ...], dtype) -> _Buffer:
+        buffer = _Buffer(self._cudart, shape, np.dtype(dtype))
+        self._buffers.append(buffer)  # listed at once, so close() frees it even if a later step fails
+        return buffer
 
     # ---- per frame ----
 
