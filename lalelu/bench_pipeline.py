@@ -1,0 +1,186 @@
+"""`lalelu bench pipeline`: the whole instrument against the scripted drummer, with its hits as the answer key.
+
+Scripted drummer at 100 fps -> MoveNet -> detector -> MIDI, headless, for 30 s. Reports end-to-end latency,
+the engine's overhead beyond inference, drops, and how the hits sent match the script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any, TextIO
+
+import numpy as np
+
+
+from lalelu.engine import Engine, EngineConfig
+from lalelu.report import stage_ns, summarize_ns
+from lalelu.trace import TraceRecord
+
+MATCH_TOLERANCE_NS = 1_000_000  # beyond one frame period, for the stamping of frame times
+
+
+def match_hits(scripted: list[tuple[int, int]], sent: list[tuple[int, int]], window_ns: int) -> tuple[int, int]:
+    """Match scripted hits (time ns, note) to sent hits (frame time ns, note), each used at most once.
+
+    A scripted hit matches the nearest unused sent hit with the same note within `window_ns`.
+    Returns (matched, extra): extra = sent hits that matched no scripted hit.
+    """
+    used = [False] * len(sent)
+    matched = 0
+    for t_script, note in sorted(scripted):
+        best, best_dt = -1, window_ns + 1
+        for j, (t_sent, sent_note) in enumerate(sent):
+            if used[j] or sent_note != note:
+                continue
+            dt = abs(t_sent - t_script)
+            if dt < best_dt:
+                best, best_dt = j, dt
+        if best >= 0:
+            used[best] = True
+            matched += 1
+    return matched, len(sent) - matched
+
+
+def scripted_hits_of(source: Any, until_ns: int) -> list[tuple[int, int]]:
+    """(monotonic ns, note) of every hit the scripted drummer played until `until_ns` (its script loops)."""
+    t0 = int(source.t0_ns)
+    hits = source.script.hits_between(0.0, (until_ns - t0) / 1e9 + 1.0, loop=True)
+    return [(t0 + int(round(h.t_s * 1e9)), int(h.note)) for h in hits]
+
+
+def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]], fps: float) -> dict[str, Any]:
+    period_ns = int(1e9 / fps)
+    played = [r for r in records if not r.dropped and r.t_sent]
+    stages = stage_ns(played)
+    e2e = summarize_ns(stages["e2e"])
+    overhead = summarize_ns(stages["overhead"])
+    inference = summarize_ns(stages["inference"])
+    # The engine's own cost, without the time a frame waits for the previous frame's inference to end:
+    # hand-off (frame ready, or inference thread free -> inference start) plus detection and MIDI.
+    ordered = sorted(played, key=lambda r: r.index)
+    own_ns = np.array([r.t_infer_start - max(r.t_capture, prev.t_sent) + (r.t_sent - r.t_infer_end)
+                       for prev, r in zip(ordered, ordered[1:])], np.int64)
+    own = summarize_ns(own_ns)
+    sent = [(r.t_capture, int(h.note)) for r in played for h in r.hits]
+    if records:
+        first = min(r.t_capture for r in records)
+        last = max(r.t_capture for r in records)
+        # Only hits the run could have seen: the detector may answer one frame after the stroke's bottom.
+        in_run = [(t, n) for t, n in scripted if first <= t <= last - period_ns]
+    else:
+        in_run = []
+    matched, extra = match_hits(in_run, sent, period_ns + MATCH_TOLERANCE_NS)
+    def pick(summary: dict, keys: tuple[str, ...]) -> dict[str, float | None]:
+        return {k: None if summary[k] is None else round(summary[k], 3) for k in keys}
+
+    return {
+        "frames": len(records),
+        "drops": sum(1 for r in records if r.dropped),
+        "e2e_ms": pick(e2e, ("p50", "p99", "max", "std")),
+        "overhead_ms": pick(overhead, ("p50", "p99")),
+        "inference_ms": pick(inference, ("p50", "p99", "max")),
+        "engine_own_ms": pick(own, ("p50", "p99", "max")),
+        "hits_scripted": len(in_run),
+        "hits_matched": matched,
+        "hits_extra": extra,
+    }
+
+
+def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning", backend: str = "litert",
+                 threads: int = 1, midi: bool = True, cores: tuple[int | None, int | None] = (0, 1),
+                 notes: list[str] | None = None) -> dict[str, Any]:
+    notes = notes if notes is not None else []
+    jack = None
+    midi_port: str | None = "lalelu bench" if midi else None
+    previous_server = os.environ.get("JACK_DEFAULT_SERVER")
+    if midi:
+        from lalelu.jack import JackServer, alsa_sequencer_available
+
+        if not alsa_sequencer_available():
+            # A JACK server of its own, so nobody else's server coming and going disturbs the measurement.
+            try:
+                jack = JackServer(name=f"lalelu-bench-{os.getpid()}").start()
+                os.environ["JACK_DEFAULT_SERVER"] = jack.name
+            except OSError as exc:
+                notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
+                midi_port = None
+    config = EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
+                          realtime=True, loop=True, midi_port=midi_port, capture_core=cores[0],
+                          inference_core=cores[1], ring_capacity=int(fps * 10) + 100)
+    engine = Engine(config)
+    records: list[TraceRecord] = []
+    lost = 0
+    try:
+        engine.start()
+        seq = engine.ring.seq
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and engine.running:
+            time.sleep(0.2)
+            new_seq, got = engine.ring.read_since(seq)
+            lost += (new_seq - seq) - len(got)
+            seq = new_seq
+            records.extend(got)
+        engine.stop()
+        new_seq, got = engine.ring.read_since(seq)
+        lost += (new_seq - seq) - len(got)
+        records.extend(got)
+        scripted = scripted_hits_of(engine.source, max((r.t_capture for r in records), default=0))
+        stats = engine.stats()
+    finally:
+        engine.stop()
+        if jack is not None:
+            jack.stop()
+            if previous_server is None:
+                os.environ.pop("JACK_DEFAULT_SERVER", None)
+            else:
+                os.environ["JACK_DEFAULT_SERVER"] = previous_server
+    notes.extend(engine.messages())
+    if lost:
+        notes.append(f"the benchmark lost {lost} trace records")
+    results = pipeline_results(records, scripted, fps)
+    results["cores"] = stats["cores"]
+    results["realtime"] = stats["realtime"]
+    results["threads"] = threads
+    results["midi"] = midi_port is not None
+    return results
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def format_pipeline(r: dict[str, Any], seconds: float, fps: float) -> str:
+    e2e, ov, inf, own = r["e2e_ms"], r["overhead_ms"], r["inference_ms"], r["engine_own_ms"]
+    drop_pct = 100 * r["drops"] / max(r["frames"], 1)
+    return "\n".join([
+        f"pipeline: scripted drummer at {fps:g} fps, {seconds:g} s, inference threads {r['threads']}, "
+        f"cores {r['cores']}, real-time {r['realtime']}, MIDI {'on' if r['midi'] else 'off'}",
+        f"frames {r['frames']}, drops {r['drops']} ({drop_pct:.2f} %)",
+        f"end to end (ms):  p50 {_fmt(e2e['p50'])}  p99 {_fmt(e2e['p99'])}  max {_fmt(e2e['max'])}  "
+        f"jitter (std) {_fmt(e2e['std'])}",
+        f"inference (ms):   p50 {_fmt(inf['p50'])}  p99 {_fmt(inf['p99'])}  max {_fmt(inf['max'])}",
+        f"overhead beyond inference (ms): p50 {_fmt(ov['p50'])}  p99 {_fmt(ov['p99'])}",
+        f"  of which the engine's own (hand-off + detection + MIDI, without waiting for a busy inference "
+        f"thread): p50 {_fmt(own['p50'])}  p99 {_fmt(own['p99'])}  max {_fmt(own['max'])}",
+        f"hits: scripted {r['hits_scripted']}, matched {r['hits_matched']}, extra {r['hits_extra']}",
+    ])
+
+
+def bench_pipeline_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0, threads: int = 1,
+                        model: str = "lightning", backend: str = "litert",
+                        cores: tuple[int | None, int | None] = (0, 1), out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    notes: list[str] = []
+    results = run_pipeline(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
+                           cores=cores, notes=notes)
+    for note in notes:
+        print(note, file=sys.stderr)
+    if as_json:
+        keys = ("frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra")
+        print(json.dumps({k: results[k] for k in keys}), file=out)
+    else:
+        print(format_pipeline(results, seconds, fps), file=out)
+    return 0

@@ -1,0 +1,131 @@
+"""`lalelu bench gestures`: the detector against scripted sequences whose hits are known."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lalelu.gestures.detector import Detector, Hit
+from lalelu.gestures.kit import Kit
+from lalelu.gestures.scenarios import NOISE_LEVELS, Scenario, conditions
+
+MATCH_WINDOW_NS = 60_000_000   # a detected hit this close to a true one (same limb) is that hit
+
+
+@dataclass
+class Score:
+    condition: str
+    noise: str
+    true_hits: int
+    detected: int
+    matched: int
+    wrong_drum: int
+    silent_hits: int
+    timing_errors_ms: list[float]
+
+    @property
+    def precision(self) -> float:
+        played = self.detected - self.silent_hits
+        return self.matched / played if played else (1.0 if not self.true_hits else 0.0)
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.true_hits if self.true_hits else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def row(self) -> dict:
+        errs = sorted(abs(e) for e in self.timing_errors_ms)
+        mean = sum(errs) / len(errs) if errs else 0.0
+        p95 = errs[min(len(errs) - 1, int(math.ceil(0.95 * len(errs))) - 1)] if errs else 0.0
+        return {"condition": self.condition, "noise": self.noise,
+                "precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4),
+                "timing_mean_ms": round(mean, 2), "timing_p95_ms": round(p95, 2),
+                "wrong_drum": round(self.wrong_drum / self.matched, 4) if self.matched else 0.0,
+                "silent_hits": self.silent_hits}
+
+
+def run_scenario(scenario: Scenario, kit: Kit, calibration=None) -> tuple[list[Hit], list[int]]:
+    """Play a scenario to a fresh detector; returns the hits and the frame time each was emitted at."""
+    det = Detector(kit, calibration, fps=scenario.fps)
+    hits, emitted = [], []
+    for t_ns, kp in zip(scenario.times_ns, scenario.keypoints):
+        for h in det.update(t_ns, kp):
+            hits.append(h)
+            emitted.append(t_ns)
+    return hits, emitted
+
+
+def score(scenario: Scenario, hits: list[Hit]) -> Score:
+    in_silence = [h for h in hits if any(a <= h.t_ns <= b for a, b in scenario.silent)]
+    playing = [h for h in hits if h not in in_silence]
+    used: set[int] = set()
+    matched = wrong = 0
+    errors: list[float] = []
+    for true in scenario.hits:
+        best, best_d = None, MATCH_WINDOW_NS + 1
+        for j, h in enumerate(playing):
+            if j in used or h.limb != true.limb:
+                continue
+            d = abs(h.t_ns - true.t_ns)
+            if d < best_d:
+                best, best_d = j, d
+        if best is None:
+            continue
+        used.add(best)
+        matched += 1
+        h = playing[best]
+        if h.drum != true.drum:
+            wrong += 1
+        errors.append((h.t_ns - true.t_ns) / 1e6)
+    return Score(scenario.name, scenario.noise, len(scenario.hits), len(hits), matched, wrong, len(in_silence), errors)
+
+
+def late_frames(scenario: Scenario, emitted: list[int], hits: list[Hit]) -> int:
+    """How many hits were emitted more than one frame after the true bottom they belong to."""
+    period_ns = 1e9 / scenario.fps
+    late = 0
+    for t_emit, h in zip(emitted, hits):
+        near = [t for t in scenario.hits if t.limb == h.limb and abs(t.t_ns - h.t_ns) <= MATCH_WINDOW_NS]
+        if near and t_emit - min(near, key=lambda t: abs(t.t_ns - h.t_ns)).t_ns > period_ns * 1.05:
+            late += 1
+    return late
+
+
+def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: float = 8.0, seed: int = 0,
+              calibration=None, fps: float = 100.0) -> list[dict]:
+    rows = []
+    for noise in noises:
+        for sc in conditions(kit, noise, seconds, seed, fps):
+            hits, emitted = run_scenario(sc, kit, calibration)
+            row = score(sc, hits).row()
+            row["late_emits"] = late_frames(sc, emitted, hits)
+            rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = f"{'condition':32s} {'noise':>9s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'t_mean':>7s} {'t_p95':>7s} " \
+           f"{'wrong':>6s} {'silent':>6s} {'late':>5s}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['condition']:32s} {r['noise']:>9s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
+                     f"{r['timing_mean_ms']:7.2f} {r['timing_p95_ms']:7.2f} {r['wrong_drum']:6.3f} "
+                     f"{r['silent_hits']:6d} {r.get('late_emits', 0):5d}")
+    return "\n".join(lines)
+
+
+def summary(rows: list[dict]) -> dict[str, dict]:
+    """Per noise level: F1 over the playing conditions (worst), p95 timing (worst), silent hits (sum)."""
+    out: dict[str, dict] = {}
+    for r in rows:
+        s = out.setdefault(r["noise"], {"f1_min": 1.0, "timing_p95_max_ms": 0.0, "silent_hits": 0, "wrong_max": 0.0})
+        if not r["condition"].startswith("silent"):
+            s["f1_min"] = min(s["f1_min"], r["f1"])
+            s["timing_p95_max_ms"] = max(s["timing_p95_max_ms"], r["timing_p95_ms"])
+            s["wrong_max"] = max(s["wrong_max"], r["wrong_drum"])
+        s["silent_hits"] += r["silent_hits"]
+    return out

@@ -1,0 +1,200 @@
+"""The JACK server: ask whether one runs, and start or stop one with the dummy driver (no sound card needed)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from typing import Callable
+
+DEFAULT_RATE = 48000
+DEFAULT_PERIOD = 64
+INSTALL_HINT = "install it with `apt-get install jackd2`"
+
+# jackd2 on Linux keeps its request socket here (the Debian build's server dir).
+_SERVER_DIRS = ("/dev/shm", "/tmp")
+
+
+def default_server_name() -> str:
+    """The server name libjack uses when none is given (it honours JACK_DEFAULT_SERVER)."""
+    return os.environ.get("JACK_DEFAULT_SERVER") or "default"
+
+
+def server_identity(name: str | None = None) -> tuple[int, int] | None:
+    """(device, inode) of the request socket of the JACK server named `name` when it accepts connections.
+
+    Probes the socket directly: no JACK client is opened, so nothing is printed and no libjack state
+    changes in this process (libjack misbehaves when clients of a dead server linger). A socket left
+    behind by a killed server refuses the connection (None); a restarted server has a new socket, so a
+    client can tell that the server it talks to has been replaced even between two probes.
+    """
+    server = name or default_server_name()
+    for directory in _SERVER_DIRS:
+        path = os.path.join(directory, f"jack_{server}_{os.getuid()}_0")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            stat = os.stat(path)
+            probe.settimeout(0.5)
+            probe.connect(path)
+            return (stat.st_dev, stat.st_ino)
+        except OSError:
+            continue
+        finally:
+            probe.close()
+    return None
+
+
+def jack_running(name: str | None = None) -> bool:
+    """True when a JACK server named `name` (default: the default server) accepts connections."""
+    return server_identity(name) is not None
+
+
+def jackd_path() -> str:
+    """Path of the jackd program, or an OSError saying how to install it."""
+    path = shutil.which("jackd")
+    if path is None:
+        raise OSError(f"jackd not found on PATH: {INSTALL_HINT}")
+    return path
+
+
+class JackServer:
+    """A jackd process with the dummy driver, e.g. `jackd -n NAME -d dummy -r 48000 -p 64`.
+
+    Use as a context manager, or call start() and stop(). `name=None` uses the default server name,
+    which is what MIDI clients in this process connect to unless JACK_DEFAULT_SERVER says otherwise.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        rate: int = DEFAULT_RATE,
+        period: int = DEFAULT_PERIOD,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.name = name or default_server_name()
+        self.rate = rate
+        self.period = period
+        self.timeout_s = timeout_s
+        self._process: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def period_s(self) -> float:
+        """Length of one JACK period in seconds (MIDI leaves the server on period boundaries)."""
+        return self.period / self.rate
+
+    @property
+    def command(self) -> list[str]:
+        return [jackd_path(), "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None and jack_running(self.name)
+
+    def start(self) -> "JackServer":
+        """Start jackd and wait until it accepts clients; OSError with jackd's output when it does not."""
+        if self._process is not None and self._process.poll() is None:
+            return self
+        command = self.command
+        if jack_running(self.name):
+            raise OSError(
+                f"a JACK server named {self.name!r} is already running; use it, stop it, or pick another name"
+            )
+        # jackd's output goes to a file: a pipe nobody reads could fill up and stall the server.
+        self._log = tempfile.TemporaryFile(mode="w+", prefix="lalelu-jackd-")
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + self.timeout_s
+        while not jack_running(self.name):
+            status = self._process.poll()
+            if status is not None:
+                output = self.output()
+                self._process = None
+                raise OSError(
+                    f"jackd exited with status {status} before accepting clients "
+                    f"({' '.join(command)}):\n{output}"
+                )
+            if time.monotonic() > deadline:
+                output = self.output()
+                self.kill()
+                raise OSError(
+                    f"jackd did not accept clients within {self.timeout_s:.0f} s ({' '.join(command)}):\n{output}"
+                )
+            time.sleep(0.02)
+        return self
+
+    def output(self) -> str:
+        """What jackd has printed so far."""
+        if self._log is None:
+            return ""
+        self._log.flush()
+        self._log.seek(0)
+        return self._log.read()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop jackd politely (SIGTERM), then forcefully if it does not quit in time."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def kill(self) -> None:
+        """Kill jackd at once (SIGKILL), as a crash would; used to test that clients survive it."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "JackServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"JackServer(name={self.name!r}, rate={self.rate}, period={self.period}, pid={self.pid})"
+
+
+def alsa_sequencer_available() -> bool:
+    """True when this machine has an ALSA sequencer device this user can open."""
+    return os.access("/dev/snd/seq", os.R_OK | os.W_OK)
+
+
+def ensure_jack_server(notify: Callable[[str], None] = print) -> JackServer | None:
+    """For the app: when no MIDI backend works but jackd is installed, start a dummy JACK server.
+
+    Returns the server it started (stopped automatically at exit), or None when ALSA or a JACK server is
+    already there. Raises OSError saying what to install when neither works.
+    """
+    if alsa_sequencer_available() or jack_running():
+        return None
+    try:
+        jackd_path()
+    except OSError as error:
+        raise OSError(
+            "no MIDI backend: no ALSA sequencer (/dev/snd/seq) and no JACK server running, "
+            f"and jackd is not installed: {INSTALL_HINT}, or start your own JACK server"
+        ) from error
+    server = JackServer().start()
+    atexit.register(server.stop)
+    notify(
+        f"no ALSA sequencer and no JACK server: started JACK server {server.name!r} with the dummy driver "
+        f"({server.rate} Hz, {server.period} frames = {server.period_s * 1000:.2f} ms); connect a synth to "
+        "'lalelu drums' with your JACK patchbay"
+    )
+    return server

@@ -1,0 +1,154 @@
+"""Latency statistics over trace records, as a table and as a plot (`lalelu report FILE [--plot OUT.png]`)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable
+
+import numpy as np
+
+from lalelu.trace import TraceRecord
+
+# Stages in the order a frame passes them; each is a subtraction of two stamps of the same record.
+STAGES: tuple[tuple[str, str], ...] = (
+    ("wait", "frame ready -> inference start"),
+    ("inference", "pose estimation"),
+    ("detect", "gesture detection"),
+    ("midi", "MIDI send"),
+    ("e2e", "end to end: frame ready -> MIDI sent"),
+    ("overhead", "end to end minus inference"),
+)
+
+
+def stage_ns(records: Iterable[TraceRecord]) -> dict[str, np.ndarray]:
+    """Per-stage durations in ns of the records that reached the MIDI step."""
+    played = [r for r in records if not r.dropped and r.t_sent]
+    cap = np.array([r.t_capture for r in played], np.int64)
+    i0 = np.array([r.t_infer_start for r in played], np.int64)
+    i1 = np.array([r.t_infer_end for r in played], np.int64)
+    det = np.array([r.t_detect for r in played], np.int64)
+    sent = np.array([r.t_sent for r in played], np.int64)
+    return {
+        "wait": i0 - cap,
+        "inference": i1 - i0,
+        "detect": det - i1,
+        "midi": sent - det,
+        "e2e": sent - cap,
+        "overhead": (sent - cap) - (i1 - i0),
+    }
+
+
+def summarize_ns(values_ns: np.ndarray) -> dict[str, float | int | None]:
+    """p50, p90, p99, max and std (jitter) in ms."""
+    if len(values_ns) == 0:
+        return {"n": 0, "p50": None, "p90": None, "p99": None, "max": None, "std": None}
+    ms = np.asarray(values_ns, np.float64) / 1e6
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return {"n": int(len(ms)), "p50": float(p50), "p90": float(p90), "p99": float(p99),
+            "max": float(ms.max()), "std": float(ms.std())}
+
+
+def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
+    """Everything `lalelu report` prints, as numbers."""
+    stages = {name: summarize_ns(v) for name, v in stage_ns(records).items()}
+    ordered = sorted(records, key=lambda r: r.index)
+    caps = np.array([r.t_capture for r in ordered], np.int64)
+    intervals = np.diff(caps) if len(caps) > 1 else np.zeros(0, np.int64)
+    drops = sum(1 for r in records if r.dropped)
+    return {
+        "frames": len(records),
+        "played": len(records) - drops,
+        "drops": drops,
+        "drop_fraction": drops / len(records) if records else 0.0,
+        "hits": sum(len(r.hits) for r in records if not r.dropped),
+        "duration_s": float((caps[-1] - caps[0]) / 1e9) if len(caps) > 1 else 0.0,
+        "stages": stages,
+        "frame_interval": summarize_ns(intervals) | {
+            "mean": float(intervals.mean() / 1e6) if len(intervals) else None},
+    }
+
+
+def _fmt(v: float | int | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def format_report(stats: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    lines = []
+    if header:
+        described = ", ".join(f"{k} {header[k]}" for k in ("source", "model", "backend", "kit", "fps")
+                              if header.get(k) is not None)
+        lines.append(f"trace: {described}")
+    lines.append(f"frames {stats['frames']} in {stats['duration_s']:.1f} s, played {stats['played']}, "
+                 f"dropped {stats['drops']} ({100 * stats['drop_fraction']:.2f} %), hits {stats['hits']}")
+    lines.append("")
+    lines.append(f"{'stage (ms)':<12}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'jitter':>9}   what")
+    for name, what in STAGES:
+        s = stats["stages"][name]
+        lines.append(f"{name:<12}{_fmt(s['p50']):>9}{_fmt(s['p90']):>9}{_fmt(s['p99']):>9}"
+                     f"{_fmt(s['max']):>9}{_fmt(s['std']):>9}   {what}")
+    fi = stats["frame_interval"]
+    lines.append(f"{'interval':<12}{_fmt(fi['p50']):>9}{_fmt(fi['p90']):>9}{_fmt(fi['p99']):>9}"
+                 f"{_fmt(fi['max']):>9}{_fmt(fi['std']):>9}   frame-to-frame capture interval (mean {_fmt(fi['mean'])})")
+    lines.append("jitter = standard deviation")
+    return "\n".join(lines)
+
+
+def plot_trace(records: list[TraceRecord], out_path: str | os.PathLike, title: str = "") -> None:
+    """Latency over time and its histogram, written as an image (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    played = sorted((r for r in records if not r.dropped and r.t_sent), key=lambda r: r.index)
+    dropped = [r for r in records if r.dropped]
+    t_first = min((r.t_capture for r in records), default=0)
+    t = np.array([(r.t_capture - t_first) / 1e9 for r in played])
+    stages = stage_ns(played)
+    e2e = stages["e2e"] / 1e6
+    inference = stages["inference"] / 1e6
+
+    fig, (ax_time, ax_hist) = plt.subplots(2, 1, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 2]})
+    ax_time.plot(t, e2e, lw=0.7, label="end to end (frame ready -> MIDI sent)")
+    ax_time.plot(t, inference, lw=0.7, label="inference")
+    if dropped:
+        td = [(r.t_capture - t_first) / 1e9 for r in dropped]
+        ax_time.plot(td, np.zeros(len(td)), "|", color="red", ms=8, label=f"dropped frames ({len(dropped)})")
+    hit_t = [(r.t_capture - t_first) / 1e9 for r in played if r.hits]
+    if hit_t:
+        ax_time.plot(hit_t, np.full(len(hit_t), max(e2e.max(initial=0), 1) * 1.05), "v", ms=4,
+                     color="black", label=f"frames with hits ({len(hit_t)})")
+    ax_time.set_xlabel("time (s)")
+    ax_time.set_ylabel("latency (ms)")
+    ax_time.legend(loc="upper right", fontsize=8)
+    ax_time.set_title(title or "lalelu latency trace")
+    if len(e2e):
+        ax_hist.hist(e2e, bins=60, alpha=0.7, label="end to end")
+        ax_hist.hist(inference, bins=60, alpha=0.5, label="inference")
+        for q, style in ((50, "--"), (99, ":")):
+            ax_hist.axvline(np.percentile(e2e, q), color="black", ls=style, lw=0.8, label=f"e2e p{q}")
+    ax_hist.set_xlabel("latency (ms)")
+    ax_hist.set_ylabel("frames")
+    ax_hist.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+
+
+def report_main(path: str, plot: str | None = None, as_json: bool = False) -> int:
+    """`lalelu report FILE [--plot OUT.png] [--json]`."""
+    import json
+
+    from lalelu.errors import LaleluError
+    from lalelu.trace import read_trace
+
+    header, records = read_trace(path)
+    if not records:
+        raise LaleluError(f"{path} holds no trace records (the run ended before its first frame)")
+    stats = latency_stats(records)
+    print(json.dumps(stats, indent=2) if as_json else format_report(stats, header))
+    if plot:
+        plot_trace(records, plot, title=f"lalelu trace {os.path.basename(path)}")
+        if not as_json:
+            print(f"plot written to {plot}")
+    return 0

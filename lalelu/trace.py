@@ -1,0 +1,218 @@
+"""Per-frame trace records, the ring that hands them to readers, and the trace-file recorder.
+
+Every frame gets one TraceRecord; each stage stamps its own field with time.monotonic_ns()
+(0 = the stage was not reached), so any latency is a subtraction and a recorded trace can be
+re-analysed later. The engine's inference thread is the ring's only writer; readers (UI,
+recorder, benchmark) never make it wait.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TRACE_FORMAT = 1
+
+
+@dataclass(slots=True)
+class TraceRecord:
+    index: int
+    t_capture: int
+    t_infer_start: int = 0
+    t_infer_end: int = 0
+    t_detect: int = 0
+    t_sent: int = 0
+    dropped: bool = False
+    keypoints: np.ndarray | None = None
+    hits: list = field(default_factory=list)
+
+    @property
+    def e2e_ns(self) -> int | None:
+        """Frame ready -> MIDI step done, or None for a frame that never reached the MIDI step."""
+        return self.t_sent - self.t_capture if self.t_sent else None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "i": self.index,
+            "cap": self.t_capture,
+            "inf0": self.t_infer_start,
+            "inf1": self.t_infer_end,
+            "det": self.t_detect,
+            "sent": self.t_sent,
+            "drop": self.dropped,
+        }
+        if self.keypoints is not None:
+            out["kp"] = np.round(np.asarray(self.keypoints, dtype=np.float64), 2).tolist()
+        if self.hits:
+            out["hits"] = [_hit_to_json(h) for h in self.hits]
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> "TraceRecord":
+        kp = obj.get("kp")
+        return cls(
+            index=int(obj["i"]),
+            t_capture=int(obj["cap"]),
+            t_infer_start=int(obj.get("inf0", 0)),
+            t_infer_end=int(obj.get("inf1", 0)),
+            t_detect=int(obj.get("det", 0)),
+            t_sent=int(obj.get("sent", 0)),
+            dropped=bool(obj.get("drop", False)),
+            keypoints=None if kp is None else np.asarray(kp, dtype=np.float32).reshape(17, 3),
+            hits=[_hit_from_json(h) for h in obj.get("hits", [])],
+        )
+
+
+def _hit_to_json(hit: Any) -> dict[str, Any]:
+    if dataclasses.is_dataclass(hit):
+        return dataclasses.asdict(hit)
+    return {name: getattr(hit, name) for name in ("drum", "note", "velocity", "channel", "t_ns", "limb")}
+
+
+def _hit_from_json(obj: dict[str, Any]) -> Any:
+    from lalelu.gestures.detector import Hit  # imported late: reading a trace needs no detector otherwise
+
+    known = {f.name for f in dataclasses.fields(Hit)}
+    return Hit(**{k: v for k, v in obj.items() if k in known})
+
+
+class TraceRing:
+    """A fixed-size ring with one writer and any number of readers.
+
+    append() is a couple of assignments: it never blocks and never waits on a reader. A reader
+    that falls more than `capacity` records behind loses the oldest ones; read_since() tells it
+    how many through the sequence numbers (new_seq - seq - len(records) were lost).
+    """
+
+    def __init__(self, capacity: int = 2000) -> None:
+        if capacity < 1:
+            raise ValueError("TraceRing capacity must be at least 1")
+        self.capacity = capacity
+        self._slots: list[tuple[int, TraceRecord] | None] = [None] * capacity
+        self._seq = 0  # number of records ever appended
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def append(self, rec: TraceRecord) -> None:
+        seq = self._seq
+        self._slots[seq % self.capacity] = (seq, rec)  # one atomic store under the GIL
+        self._seq = seq + 1
+
+    def read_since(self, seq: int) -> tuple[int, list[TraceRecord]]:
+        """Records appended since sequence number `seq` (0 = from the start), and the new cursor."""
+        end = self._seq
+        start = max(seq, end - self.capacity)
+        out: list[TraceRecord] = []
+        slots, cap = self._slots, self.capacity
+        for s in range(start, end):
+            item = slots[s % cap]
+            # The writer may have lapped us while we copied: a slot holding another sequence
+            # number is a lost record, not a wrong one.
+            if item is not None and item[0] == s:
+                out.append(item[1])
+        return end, out
+
+    def recent(self, n: int) -> list[TraceRecord]:
+        """The last n records (fewer if the ring holds fewer)."""
+        end = self._seq
+        return self.read_since(max(0, end - n))[1]
+
+
+class TraceRecorder:
+    """Writes every record of a ring to a JSON Lines trace file, off the hot path.
+
+    A thread reads the ring every `poll_s`, writes and flushes what it got (so a kill -9 loses
+    nothing already handed to the OS) and fsyncs about once a second (so even a crash of the
+    machine loses at most about a second). Records the ring overwrote before they were read
+    are counted in `lost`.
+    """
+
+    def __init__(self, ring: TraceRing, path: str | os.PathLike, header: dict[str, Any],
+                 poll_s: float = 0.1, fsync_s: float = 1.0) -> None:
+        self.ring = ring
+        self.path = Path(path)
+        self.lost = 0
+        self.written = 0
+        self._poll_s = poll_s
+        self._fsync_s = fsync_s
+        try:
+            self._file = open(self.path, "w", encoding="utf-8")
+        except OSError as exc:
+            raise OSError(f"cannot write the trace file {self.path}: {exc.strerror}; "
+                          "choose a writable path for --record") from exc
+        self._file.write(json.dumps({"lalelu_trace": TRACE_FORMAT, **header}) + "\n")
+        self._file.flush()
+        self._seq = ring.seq  # record from now on
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lalelu-recorder", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        new_seq, records = self.ring.read_since(self._seq)
+        self.lost += (new_seq - self._seq) - len(records)
+        self._seq = new_seq
+        if records:
+            self._file.write("".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records))
+            self._file.flush()
+            self.written += len(records)
+
+    def _run(self) -> None:
+        last_sync = time.monotonic()
+        while not self._stop.wait(self._poll_s):
+            self._drain()
+            if time.monotonic() - last_sync >= self._fsync_s:
+                os.fsync(self._file.fileno())
+                last_sync = time.monotonic()
+
+    def close(self) -> None:
+        """Write what is left in the ring, sync and close the file."""
+        if self._file.closed:
+            return
+        self._stop.set()
+        self._thread.join()
+        self._drain()
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+
+def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecord]]:
+    """Read a trace file: (header, records). A torn last line (the writer was killed) is skipped."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise OSError(f"cannot read the trace file {path}: {exc.strerror}") from exc
+    lines = text.splitlines()
+    from lalelu.errors import LaleluError
+
+    if not lines:
+        raise LaleluError(f"{path} is empty: record a trace with `lalelu run --record FILE`")
+    try:
+        header = json.loads(lines[0])
+    except json.JSONDecodeError:
+        header = None
+    if not isinstance(header, dict) or "lalelu_trace" not in header:
+        raise LaleluError(f"{path} is not a lalelu trace file (no header line); "
+                          "record one with `lalelu run --record FILE`")
+    records: list[TraceRecord] = []
+    for n, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        try:
+            records.append(TraceRecord.from_json(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, ValueError):
+            if n == len(lines):
+                break  # torn last line of a killed writer
+            raise LaleluError(f"{path}, line {n}: not a trace record; the file is damaged")
+    return header, records

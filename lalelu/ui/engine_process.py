@@ -1,0 +1,294 @@
+"""The engine in a process of its own, seen from the window through the Engine's reader interface.
+
+In one Python process the window's drawing (Qt, pyqtgraph) would share the GIL with the hot path, and every
+time the inference thread wanted the GIL back it could wait on a redraw. So the window runs the Engine in a
+child process: the child mirrors its trace records to the window through a pipe and puts the newest frame in
+shared memory (a seqlock: the writer never waits, a reader that raced a write keeps its last picture).
+Commands (record, stop recording, stop) go the other way on a second pipe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from multiprocessing import shared_memory
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from lalelu.errors import LaleluError
+from lalelu.trace import TraceRing
+
+MAX_IMAGE_BYTES = 1920 * 1080 * 3
+HEADER = 4 * 8                      # int64: write sequence (odd while writing), frame index, height, width
+PUBLISH_S = 1.0 / 60.0              # how often the child hands over records and the newest frame
+STATS_S = 0.25
+START_TIMEOUT_S = 90.0
+
+
+def keep_off_core(core: int | None) -> set[int] | None:
+    """Moves the calling thread off the inference core; returns the affinity to restore, or None.
+
+    Only for threads of the window's process, and only after the engine process was started (a child
+    inherits the affinity of the thread that starts it, and the engine pins its threads itself).
+    """
+    if core is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = os.sched_getaffinity(0)
+    others = allowed - {core}
+    if not others or others == allowed:
+        return None
+    os.sched_setaffinity(0, others)   # 0 = this thread only, on Linux
+    return allowed
+
+
+def _attach(name: str) -> shared_memory.SharedMemory:
+    # A spawned child shares its parent's resource tracker: the parent's unlink() also covers this attach.
+    return shared_memory.SharedMemory(name=name)
+
+
+def _child_main(config, commands, data, shm_name: str) -> None:
+    """Runs in the child: the Engine, a publisher thread, and a loop answering the window's commands."""
+    from lalelu.engine import Engine
+
+    shm = _attach(shm_name)
+    # numpy views on the shared memory; dropped before it is closed (close refuses while views exist)
+    views = SimpleNamespace(header=np.ndarray((4,), np.int64, buffer=shm.buf, offset=0),
+                            pixels=np.ndarray((MAX_IMAGE_BYTES,), np.uint8, buffer=shm.buf, offset=HEADER))
+    engine = Engine(config)
+    try:
+        engine.start()
+    except BaseException as exc:  # reported to the window, which shows it
+        commands.send(("error", f"{exc}"))
+        views.header = views.pixels = None
+        shm.close()
+        return
+    kit = getattr(engine.detector, "kit", None)
+    commands.send(("started", kit, getattr(engine.source, "script", None)))
+    stop = threading.Event()
+
+    def publish() -> None:
+        seq, last_index, next_stats = engine.ring.seq, None, 0.0
+        while not stop.wait(PUBLISH_S):
+            seq, records = engine.ring.read_since(seq)
+            try:
+                if records:
+                    data.send(("records", records))
+                latest = engine.latest_image()
+                if latest is not None and latest[0] != last_index:
+                    index, image = latest
+                    header = views.header
+                    if image.nbytes <= MAX_IMAGE_BYTES:
+                        header[0] += 1                       # odd: a write is under way
+                        views.pixels[:image.nbytes] = image.reshape(-1)
+                        header[1:4] = (index, image.shape[0], image.shape[1])
+                        header[0] += 1
+                    last_index = index
+                now = time.monotonic()
+                if now >= next_stats:
+                    next_stats = now + STATS_S
+                    stats = engine.stats()
+                    stats["running"] = engine.running
+                    stats["error"] = None if engine.error is None else str(engine.error)
+                    stats["source_t0_ns"] = getattr(engine.source, "t0_ns", None)
+                    data.send(("stats", stats, engine.messages()))
+            except (OSError, EOFError, BrokenPipeError):
+                return  # the window went away
+
+    publisher = threading.Thread(target=publish, name="lalelu-ui-publisher", daemon=True)
+    publisher.start()
+    try:
+        while True:
+            try:
+                command, *args = commands.recv()
+            except (EOFError, OSError):
+                break
+            if command == "stop":
+                break
+            try:
+                if command == "record":
+                    engine.start_recording(args[0])
+                    commands.send(("ok", engine.recording_path))
+                elif command == "stop_record":
+                    path = engine.recording_path
+                    engine.stop_recording()
+                    commands.send(("ok", path))
+            except OSError as exc:
+                commands.send(("error", str(exc)))
+    finally:
+        stop.set()
+        publisher.join(2.0)
+        engine.stop()
+        try:
+            data.send(("closed",))
+        except (OSError, BrokenPipeError):
+            pass
+        if not publisher.is_alive():
+            views.header = views.pixels = None
+            shm.close()
+
+
+class EngineProcess:
+    """Engine(config) run in a child process; offers what the window reads of an Engine."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.ring = TraceRing(getattr(config, "ring_capacity", 3000))
+        self.detector = SimpleNamespace(kit=None)
+        self.script = None
+        self.error: str | None = None
+        self.recording_path: str | None = None
+        self._stats: dict[str, Any] = {}
+        self._messages: list[str] = []
+        self._lock = threading.Lock()
+        self._proc = None
+        self._shm: shared_memory.SharedMemory | None = None
+        self._image: tuple[int, np.ndarray] | None = None
+        self._image_seq = 0
+        self._receiver: threading.Thread | None = None
+        self._alive = False
+        self._stopping = False
+
+    # --- life -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")   # never fork a process that runs Qt
+        self._shm = shared_memory.SharedMemory(create=True, size=HEADER + MAX_IMAGE_BYTES)
+        np.ndarray((4,), np.int64, buffer=self._shm.buf)[:] = 0
+        self._commands, child_commands = ctx.Pipe()
+        data_in, data_out = ctx.Pipe(duplex=False)
+        self._data = data_in
+        self._proc = ctx.Process(target=_child_main, name="lalelu-engine",
+                                 args=(self.config, child_commands, data_out, self._shm.name), daemon=True)
+        self._proc.start()
+        child_commands.close()
+        data_out.close()
+        if not self._commands.poll(START_TIMEOUT_S):
+            self.stop()
+            raise LaleluError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
+        try:
+            reply = self._commands.recv()
+        except EOFError:
+            code = self._proc.exitcode
+            self.stop()
+            raise LaleluError(f"the engine process ended while starting (exit code {code})") from None
+        if reply[0] == "error":
+            self.stop()
+            raise LaleluError(reply[1])
+        self.detector.kit = reply[1]
+        self.script = reply[2]   # the scripted drummer's script (for benchmarks), else None
+        self._alive = True
+        self._receiver = threading.Thread(target=self._receive, name="lalelu-ui-receiver", daemon=True)
+        self._receiver.start()
+
+    def _receive(self) -> None:
+        keep_off_core(getattr(self.config, "inference_core", None))
+        while True:
+            try:
+                message = self._data.recv()
+            except (EOFError, OSError):
+                break
+            kind = message[0]
+            if kind == "records":
+                for rec in message[1]:
+                    self.ring.append(rec)
+            elif kind == "stats":
+                with self._lock:
+                    self._stats = message[1]
+                    self._messages.extend(message[2])
+                    if message[1].get("error"):
+                        self.error = message[1]["error"]
+            elif kind == "closed":
+                break
+        proc = self._proc
+        if proc is not None and not self._stopping and self.error is None:
+            proc.join(1.0)
+            self.error = f"the engine process ended unexpectedly (exit code {proc.exitcode})"
+        self._alive = False
+
+    def stop(self) -> None:
+        self._stopping = True
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                self._commands.send(("stop",))
+            except (OSError, BrokenPipeError):
+                pass
+            proc.join(5.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2.0)
+        if self._receiver is not None:
+            self._receiver.join(2.0)
+            self._receiver = None
+        for end in ("_commands", "_data"):
+            conn = getattr(self, end, None)
+            if conn is not None:
+                conn.close()
+                setattr(self, end, None)
+        if self._shm is not None:
+            self._shm.close()
+            self._shm.unlink()
+            self._shm = None
+        self._alive = False
+        self.recording_path = None
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            engine_running = self._stats.get("running", True)
+        return self._alive and self._proc is not None and self._proc.is_alive() and engine_running
+
+    # --- what the window reads -------------------------------------------------------------------
+    def latest_image(self) -> tuple[int, np.ndarray] | None:
+        """The newest frame from shared memory; if a write raced the read, the previous one."""
+        shm = self._shm
+        if shm is None:
+            return self._image
+        header = np.ndarray((4,), np.int64, buffer=shm.buf)
+        before = int(header[0])
+        if before == 0 or before % 2 or before == self._image_seq:
+            return self._image
+        index, h, w = (int(v) for v in header[1:4])
+        image = np.ndarray((h, w, 3), np.uint8, buffer=shm.buf, offset=HEADER).copy()
+        if int(header[0]) == before:
+            self._image = (index, image)
+            self._image_seq = before
+        return self._image
+
+    @property
+    def source(self) -> SimpleNamespace:
+        """What benchmarks ask of the scripted drummer: its time zero and its script."""
+        return SimpleNamespace(t0_ns=self.stats().get("source_t0_ns"), script=self.script)
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._stats)
+
+    def messages(self) -> list[str]:
+        with self._lock:
+            out, self._messages = self._messages, []
+        return out
+
+    # --- recording (the recorder runs beside the engine, in the child) ----------------------------
+    def _ask(self, *command) -> str | None:
+        if self._proc is None:
+            raise OSError("the engine is not running")
+        self._commands.send(command)
+        if not self._commands.poll(10.0):
+            raise OSError("the engine process did not answer")
+        kind, value = self._commands.recv()
+        if kind == "error":
+            raise OSError(value)
+        return value
+
+    def start_recording(self, path: str | os.PathLike) -> None:
+        self.recording_path = self._ask("record", str(Path(path).resolve()))
+
+    def stop_recording(self) -> None:
+        if self._proc is not None and self._alive:
+            self._ask("stop_record")
+        self.recording_path = None

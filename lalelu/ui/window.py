@@ -1,0 +1,370 @@
+"""The main window: video with skeleton and zones, live plots with their numbers, status, controls.
+
+The engine never waits for this window: a QTimer (at most 60 Hz) takes snapshots of the engine's trace ring
+and its newest image; when the window is slow it simply skips.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from lalelu.ui.controls import ControlPanel
+from lalelu.ui.engine_process import EngineProcess, keep_off_core
+from lalelu.ui.plots import LivePlots
+from lalelu.ui.settings import UiSettings, load_settings, save_settings
+from lalelu.ui.video_view import VideoView
+
+MAX_UI_FPS = 60.0
+PLOT_FPS = 10.0                    # the plots scroll smoothly enough at this rate, at a fraction of the cost
+STATUS_EVERY_NS = 250_000_000      # status and numbers: 4 times a second is plenty to read
+KEYPOINT_MEMORY = 64               # frames of keypoints kept to match the displayed image
+
+
+def default_engine_factory(settings: UiSettings, in_process: bool = False, **overrides):
+    """An engine for the window's choices, in a process of its own (in_process=True: in this one);
+    `overrides` are further EngineConfig fields (threads, cores...)."""
+    from lalelu.engine import Engine, EngineConfig
+
+    config = EngineConfig(source=settings.source, model=settings.model, backend=settings.backend,
+                          kit=settings.kit, player=settings.player or None, midi_port=settings.midi_port,
+                          loop=settings.source.startswith("synthetic"), **overrides)
+    return Engine(config) if in_process else EngineProcess(config)
+
+
+def _ms(value: Any) -> str:
+    return "–" if value is None or value != value else f"{value:.1f}"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, engine_factory: Callable[[UiSettings], Any] = default_engine_factory,
+                 settings: UiSettings | None = None, ui_fps: float = 30.0, remember: bool = True):
+        super().__init__()
+        self.setWindowTitle("lalelu — air drums")
+        self.engine_factory = engine_factory
+        self.settings = settings if settings is not None else load_settings()
+        self.remember = remember   # False: leave the user's saved settings alone (benchmarks)
+        self.engine: Any = None
+        self._gui_affinity: set[int] | None = None
+        self.error = ""
+        self._seq = 0
+        self._keypoints: dict[int, Any] = {}
+        self._last_keypoints = None
+        self._last_image_index: int | None = None
+        self._next_status_ns = 0
+        self._captured_at: tuple[float, int] | None = None
+        self._delivered: float | None = None
+        self.redraws = 0
+        self.trace_viewers: list = []
+
+        self.video = VideoView()
+        self.plots = LivePlots()
+        self.controls = ControlPanel()
+        self.controls.apply_settings(self.settings)
+        self.controls.refresh_midi_ports()
+        self.controls.apply_settings(self.settings)
+
+        status_box = QGroupBox("Status")
+        status_layout = QVBoxLayout(status_box)
+        self.status_labels: dict[str, QLabel] = {}
+        for key in ("source", "model", "cores", "midi", "note", "error"):
+            label = QLabel("–")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            status_layout.addWidget(label)
+            self.status_labels[key] = label
+        self.status_labels["error"].setStyleSheet("color: #ff6b6b; font-weight: bold")
+        self.status_labels["error"].hide()
+        self.status_labels["note"].setStyleSheet("color: #8a6d00")
+        self.status_labels["note"].hide()
+
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(status_box)
+        side_layout.addWidget(self.controls, 1)
+        side.setFixedWidth(330)
+
+        self.numbers = QLabel()
+        self.numbers.setTextFormat(Qt.TextFormat.RichText)
+        self.numbers.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.numbers.setFixedWidth(165)   # a fixed width: changing numbers must not shift the plots
+        self.numbers.setStyleSheet("font-size: 13pt")
+
+        top = QWidget()
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.video, 1)
+        top_layout.addWidget(side)
+        bottom = QWidget()
+        bottom_layout = QHBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(self.plots, 1)
+        bottom_layout.addWidget(self.numbers)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        self.setCentralWidget(splitter)
+        self.resize(1240, 780)
+        if self.settings.geometry:
+            self.restoreGeometry(QByteArray.fromHex(self.settings.geometry.encode()))
+
+        self.controls.start_requested.connect(self.start_engine)
+        self.controls.stop_requested.connect(self.stop_engine)
+        self.controls.record_toggled.connect(self.set_recording)
+        self.controls.open_trace_requested.connect(self._choose_trace)
+        self.controls.calibrate_requested.connect(self.open_calibration)
+
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(max(int(round(1000.0 / min(ui_fps, MAX_UI_FPS))), 17))
+        self.timer.timeout.connect(self.refresh)
+        self._plot_every = max(1, round(min(ui_fps, MAX_UI_FPS) / PLOT_FPS))
+        self._show_numbers({})
+        self._show_status({})
+
+    # --- engine life --------------------------------------------------------------------------
+    def start_engine(self) -> bool:
+        """Starts playing with the controls' choices; on failure the window stays and says why."""
+        if self.engine is not None:
+            return True
+        self.controls.store_settings(self.settings)
+        self.save()
+        self.show_error("")
+        self.video.set_message("Starting…")
+        self._reset_view()
+        engine = None
+        try:
+            engine = self.engine_factory(self.settings)
+            engine.start()
+        except Exception as exc:  # no camera, no MIDI backend, a missing model: the window stays usable
+            self.engine = None
+            self.show_error(f"Could not start: {exc}")
+            self.video.set_message(f"Could not start.\n{exc}")
+            self.controls.set_running(False)
+            return False
+        self.engine = engine
+        inference_core = getattr(getattr(engine, "config", None), "inference_core", None)
+        self._gui_affinity = keep_off_core(inference_core)
+        self.video.set_zones(self._kit_zones(engine))
+        self.video.set_message("")
+        self.controls.set_running(True)
+        self.timer.start()
+        return True
+
+    def stop_engine(self) -> None:
+        self.timer.stop()
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            try:
+                engine.stop()
+            except Exception as exc:
+                self.show_error(f"Stopping: {exc}")
+        if self._gui_affinity is not None:
+            os.sched_setaffinity(0, self._gui_affinity)
+            self._gui_affinity = None
+        self.controls.set_running(False)
+        self.controls.record_label.setText("not recording")
+        self.video.set_message("Stopped. Press Start to play")
+
+    def _kit_zones(self, engine) -> list:
+        kit = getattr(getattr(engine, "detector", None), "kit", None)
+        if kit is None:
+            try:
+                from lalelu.gestures.kit import load_kit
+                kit = load_kit(self.settings.kit)
+            except Exception:
+                return []
+        return list(kit.zones)
+
+    def _reset_view(self) -> None:
+        self._seq = 0
+        self._captured_at = self._delivered = None
+        self._keypoints.clear()
+        self._last_keypoints = None
+        self._last_image_index = None
+        self.plots.reset()
+
+    # --- the timer: snapshots from the engine -------------------------------------------------
+    def refresh(self) -> None:
+        engine = self.engine
+        if engine is None:
+            return
+        self._seq, records = engine.ring.read_since(self._seq)
+        now = time.monotonic_ns()
+        for rec in records:
+            if rec.keypoints is not None:
+                self._keypoints[rec.index] = rec.keypoints
+                self._last_keypoints = rec.keypoints
+            for hit in rec.hits:
+                self.video.flash(hit.drum, now)
+        while len(self._keypoints) > KEYPOINT_MEMORY:
+            del self._keypoints[next(iter(self._keypoints))]
+        self.plots.add_records(records)
+        latest = engine.latest_image()
+        if latest is not None and latest[0] != self._last_image_index:
+            index, image = latest
+            self._last_image_index = index
+            # The image may be a frame or two newer than the last pose: show the pose of that frame if known.
+            self.video.set_frame(image, self._keypoints.get(index, self._last_keypoints))
+        elif records:
+            self.video.update()  # flashes fade even if the picture did not change
+        if self.redraws % self._plot_every == 0:
+            self.plots.redraw()
+        self.redraws += 1
+        if now >= self._next_status_ns:
+            self._next_status_ns = now + STATUS_EVERY_NS
+            self._poll_status(engine)
+
+    def _poll_status(self, engine) -> None:
+        stats = engine.stats()
+        recording = engine.recording_path
+        if recording:
+            try:
+                size = os.path.getsize(recording)
+            except OSError:
+                size = 0
+            self.controls.record_label.setText(f"recording to <b>{recording}</b> ({size / 1e6:.1f} MB)")
+        self._show_status(stats)
+        self._show_numbers(stats)
+        for message in engine.messages() if hasattr(engine, "messages") else []:
+            if message.startswith("error"):
+                self.show_error(message)
+            else:   # warnings and news (real-time priority, pinning, MIDI back): the latest one stays shown
+                self.status_labels["note"].setText(message)
+                self.status_labels["note"].setVisible(True)
+        if not getattr(engine, "running", True):
+            error = getattr(engine, "error", None)
+            self.stop_engine()
+            self.video.set_message(f"The source stopped: {error}" if error else "The source ended.")
+            if error:
+                self.show_error(f"The source stopped: {error}")
+
+    def _delivered_fps(self, stats: dict) -> float | None:
+        """Frames the source really delivers per second (captured, dropped ones included)."""
+        captured, now = stats.get("captured"), time.monotonic()
+        if captured is None:
+            return None
+        previous, self._captured_at = self._captured_at, (now, captured)
+        if previous is None or now - previous[0] < 0.1 or captured < previous[1]:
+            return self._delivered
+        self._delivered = (captured - previous[1]) / (now - previous[0])
+        return self._delivered
+
+    def _show_status(self, stats: dict) -> None:
+        fps, delivered = stats.get("fps"), self._delivered_fps(stats)
+        fps_text = (f" — delivers {delivered:.1f} fps" if delivered else "") + (
+            f", {fps:.1f} fps played" if fps else "")
+        self.status_labels["source"].setText(f"<b>Source</b> {stats.get('source', self.settings.source)}{fps_text}")
+        self.status_labels["model"].setText(f"<b>Model</b> {stats.get('model', self.settings.model)} on "
+                                            f"{stats.get('backend', self.settings.backend)}")
+        cores = stats.get("cores") or {}
+        realtime = stats.get("realtime") or {}
+        pinned = ", ".join(f"{role} → {'core ' + str(core) if core is not None else 'not pinned'}"
+                           f"{' (RT)' if realtime.get(role) else ''}" for role, core in cores.items())
+        self.status_labels["cores"].setText(f"<b>Cores</b> {pinned or '–'}")
+        midi_state = stats.get("midi", "not started")
+        self.status_labels["midi"].setText(f"<b>MIDI</b> {self.settings.midi_port} — {midi_state}")
+
+    def _show_numbers(self, stats: dict) -> None:
+        live = self.plots.summary()
+        fps = stats.get("fps", live["fps"])
+        self.numbers.setText(
+            "<table cellspacing=4>"
+            f"<tr><td>fps</td><td align=right><b>{_ms(fps)}</b></td></tr>"
+            f"<tr><td>frames</td><td align=right>{stats.get('frames', 0)}</td></tr>"
+            f"<tr><td>drops</td><td align=right>{stats.get('drops', live['drops'])}</td></tr>"
+            f"<tr><td>hits</td><td align=right>{stats.get('hits', 0)}</td></tr>"
+            f"<tr><td>p50</td><td align=right><b>{_ms(live['e2e_p50_ms'])}</b> ms</td></tr>"
+            f"<tr><td>p99</td><td align=right><b>{_ms(live['e2e_p99_ms'])}</b> ms</td></tr>"
+            "</table><small>end to end,<br>last 10 s</small>")
+
+    def show_error(self, text: str) -> None:
+        self.error = text
+        label = self.status_labels["error"]
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    # --- trace recording and viewing ----------------------------------------------------------
+    def new_trace_path(self) -> Path:
+        folder = Path(self.settings.trace_dir or ".")
+        return folder / f"lalelu-{datetime.now():%Y%m%d-%H%M%S}.trace.jsonl"
+
+    def set_recording(self, on: bool) -> None:
+        engine = self.engine
+        label = self.controls.record_label
+        if engine is None:
+            return
+        try:
+            if on:
+                path = self.new_trace_path()
+                engine.start_recording(path)
+                label.setText(f"recording to <b>{engine.recording_path}</b>")
+            else:
+                path = engine.recording_path
+                engine.stop_recording()
+                label.setText(f"saved {path}" if path else "not recording")
+        except OSError as exc:
+            self.show_error(str(exc))
+            label.setText("not recording")
+            self.controls.record_button.blockSignals(True)
+            self.controls.record_button.setChecked(False)
+            self.controls.record_button.blockSignals(False)
+
+    def _choose_trace(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a lalelu trace", self.settings.trace_dir or ".",
+                                              "lalelu traces (*.jsonl *.trace);;All files (*)")
+        if path:
+            self.open_trace(path)
+
+    def open_trace(self, path: str):
+        """Shows a recorded trace's report and plots in a window of its own; returns it (None on error)."""
+        from lalelu.ui.trace_view import TraceViewer
+
+        try:
+            viewer = TraceViewer(path, self)
+        except Exception as exc:  # unreadable or not a trace: say so, keep the window
+            self.show_error(f"Could not open the trace: {exc}")
+            return None
+        self.trace_viewers.append(viewer)
+        viewer.show()
+        return viewer
+
+    # --- calibration ----------------------------------------------------------------------------
+    def open_calibration(self, **step_lengths):
+        from lalelu.ui.calibration_dialog import CalibrationDialog
+
+        self.controls.store_settings(self.settings)   # calibrate for the kit chosen now
+        dialog = CalibrationDialog(self, **step_lengths)
+        dialog.saved.connect(self._use_player)
+        dialog.show()
+        self.calibration_dialog = dialog
+        return dialog
+
+    def _use_player(self, name: str) -> None:
+        from lalelu.ui.controls import available_players
+
+        self.controls.player.clear()
+        self.controls.player.addItems([""] + available_players())
+        self.controls.player.setCurrentText(name)
+        self.settings.player = name
+
+    # --- closing --------------------------------------------------------------------------------
+    def save(self) -> str:
+        self.controls.store_settings(self.settings)
+        self.settings.geometry = bytes(self.saveGeometry().toHex()).decode()
+        return save_settings(self.settings) if self.remember else ""
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.stop_engine()
+        self.save()
+        super().closeEvent(event)

@@ -1,0 +1,154 @@
+"""Command-line front of the window: `lalelu app`, and the `--gui` variant of `lalelu bench pipeline`.
+
+`register(subparsers)` adds `app`. For the benchmark, `add_gui_argument(pipeline_parser)` adds `--gui`, and
+`bench_pipeline_gui_main(...)` runs the headless benchmark and then the same one with the window open, in
+one process, and prints both (`--json`: `{"headless": {...}, "gui": {...}}`, each as the headless form).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+GUI_BUDGET_MS = 0.5  # the window may cost the end-to-end p99 at most this much
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from lalelu.ui.app import add_app_arguments
+
+    app = subparsers.add_parser("app", help="open the lalelu window (video, live latency plots, controls)")
+    add_app_arguments(app)
+    app.set_defaults(func=app_command)
+
+
+def app_command(args: argparse.Namespace) -> int:
+    from lalelu.ui.app import run_app
+
+    return run_app(args)
+
+
+def add_gui_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gui", action="store_true",
+                        help="also run it with the window open (same run) and compare end-to-end p99")
+
+
+def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning",
+                             backend: str = "litert", threads: int = 1, midi: bool = True,
+                             cores: tuple[int | None, int | None] = (0, 1), ui_fps: float = 30.0,
+                             notes: list[str] | None = None) -> dict[str, Any]:
+    """bench_pipeline.run_pipeline's measurement, with the window open on the engine and Qt's loop running."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from lalelu.bench_pipeline import pipeline_results, scripted_hits_of
+    from lalelu.engine import EngineConfig
+    from lalelu.ui.app import check_display
+    from lalelu.ui.engine_process import EngineProcess
+    from lalelu.ui.settings import UiSettings
+    from lalelu.ui.window import MainWindow
+
+    check_display()
+    notes = notes if notes is not None else []
+    jack = None
+    midi_port: str | None = "lalelu bench" if midi else None
+    if midi:
+        from lalelu.jack import ensure_jack_server
+
+        try:
+            jack = ensure_jack_server(notify=notes.append)
+        except OSError as exc:
+            notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
+            midi_port = None
+    config = EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
+                          realtime=True, loop=True, midi_port=midi_port, capture_core=cores[0],
+                          inference_core=cores[1], ring_capacity=int(fps * 10) + 100)
+    engine = EngineProcess(config)   # as the app runs it
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    settings = UiSettings(source="synthetic", model=model, backend=backend, midi_port=midi_port or "off")
+    window = MainWindow(engine_factory=lambda _settings: engine, settings=settings, ui_fps=ui_fps,
+                        remember=False)
+    window.resize(1240, 780)
+    window.show()
+    for _ in range(5):   # the first layout and paint (fonts, plot items) happen before the engine plays
+        app.processEvents()
+    records: list = []
+    state = {"seq": 0, "lost": 0}
+
+    def collect() -> None:
+        new_seq, got = engine.ring.read_since(state["seq"])
+        state["lost"] += (new_seq - state["seq"]) - len(got)
+        state["seq"] = new_seq
+        records.extend(got)
+
+    try:
+        if not window.start_engine():
+            raise OSError(window.error)
+        state["seq"] = engine.ring.seq
+        collector = QTimer()
+        collector.timeout.connect(collect)
+        collector.start(200)
+        # Qt's own loop, as in the app (it sleeps between events); quits early if the engine stops.
+        QTimer.singleShot(int(seconds * 1000), app.quit)
+        watchdog = QTimer()
+        watchdog.timeout.connect(lambda: None if engine.running else app.quit())
+        watchdog.start(500)
+        app.exec()
+        watchdog.stop()
+        collector.stop()
+        redraws = window.redraws
+        window.timer.stop()
+        source, stats = engine.source, engine.stats()
+        engine.stop()
+        collect()
+        scripted = scripted_hits_of(source, max((r.t_capture for r in records), default=0))
+    finally:
+        window.stop_engine()
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+        if jack is not None:
+            jack.stop()
+    notes.extend(engine.messages())
+    if state["lost"]:
+        notes.append(f"the benchmark lost {state['lost']} trace records")
+    results = pipeline_results(records, scripted, fps)
+    results.update(cores=stats["cores"], realtime=stats["realtime"], threads=threads, midi=midi_port is not None,
+                   ui_redraws_per_s=redraws / seconds)
+    return results
+
+
+JSON_KEYS = ("frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra")
+
+
+def bench_pipeline_gui_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0, threads: int = 1,
+                            model: str = "lightning", backend: str = "litert",
+                            cores: tuple[int | None, int | None] = (0, 1), ui_fps: float = 30.0,
+                            out: TextIO | None = None) -> int:
+    """`lalelu bench pipeline --gui`: headless, then with the window open, in the same process."""
+    from lalelu import bench_pipeline
+    from lalelu.bench_pipeline import format_pipeline, run_pipeline
+
+    out = out or sys.stdout
+    notes: list[str] = []
+    headless = run_pipeline(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
+                            cores=cores, notes=notes)
+    gui = run_pipeline_with_window(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
+                                   cores=cores, ui_fps=ui_fps, notes=notes)
+    for note in notes:
+        print(note, file=sys.stderr)
+    if as_json:
+        keys = getattr(bench_pipeline, "JSON_KEYS", JSON_KEYS)   # the headless benchmark's own form
+        print(json.dumps({"headless": {k: headless[k] for k in keys}, "gui": {k: gui[k] for k in keys}}), file=out)
+        return 0
+    p99_headless, p99_gui = headless["e2e_ms"]["p99"], gui["e2e_ms"]["p99"]
+    print("headless:\n" + format_pipeline(headless, seconds, fps), file=out)
+    print(f"\nwith the window open ({gui['ui_redraws_per_s']:.0f} redraws/s):\n"
+          + format_pipeline(gui, seconds, fps), file=out)
+    if p99_headless is not None and p99_gui is not None:
+        diff = p99_gui - p99_headless
+        verdict = "within" if diff <= GUI_BUDGET_MS else "OVER"
+        print(f"\nend-to-end p99: headless {p99_headless:.2f} ms, window open {p99_gui:.2f} ms, "
+              f"difference {diff:+.2f} ms ({verdict} the {GUI_BUDGET_MS} ms budget)", file=out)
+    return 0

@@ -1,0 +1,261 @@
+"""The engine with real parts: scripted drummer -> MoveNet (LiteRT) -> detector -> MIDI over a real JACK server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rtmidi
+
+from lalelu.engine import Engine, EngineConfig
+from lalelu.jack import JackServer
+from lalelu.trace import read_trace
+
+REPO = Path(__file__).resolve().parents[1]
+FPS = 50.0  # leaves headroom for inference on a busy 2-core machine, so the script is played frame by frame
+# For the timing test: every scripted time (lead-in 0.5 s, sixteenths of 0.15 s at 100 BPM) falls on a frame.
+MIDI_FPS = 40.0
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    from lalelu.pose import load_estimator
+
+    return load_estimator(model="lightning", backend="litert", threads=1)
+
+
+def all_records(engine: Engine):
+    seq, records = engine.ring.read_since(0)
+    assert seq == len(records), "the test's ring must hold the whole run"
+    return records
+
+
+def test_every_frame_is_traced_once_and_the_newest_frame_wins(estimator) -> None:
+    # 400 fps is faster than any inference here: frames must be dropped, and every one accounted for.
+    config = EngineConfig(source="synthetic", fps=400.0, midi_port=None, loop=True, ring_capacity=5000)
+    engine = Engine(config, estimator=estimator)
+    engine.start()
+    try:
+        time.sleep(1.5)
+        latest = engine.latest_image()
+        stats = engine.stats()
+    finally:
+        engine.stop()
+    records = all_records(engine)
+    indices = sorted(r.index for r in records)
+    assert indices == list(range(len(indices))), "a frame went missing or was traced twice"
+    dropped = [r for r in records if r.dropped]
+    assert engine.drops == len(dropped) > 0
+    played = [r for r in records if not r.dropped]
+    assert engine.frames_processed == len(played) > 10
+    for r in played:  # every stage stamped, in order
+        assert r.t_capture <= r.t_infer_start <= r.t_infer_end <= r.t_detect <= r.t_sent
+        assert r.keypoints is not None and r.keypoints.shape == (17, 3)
+    # the engine always plays the newest frame: a played frame's successor was captured after inference started
+    assert latest is not None and latest[1].shape == (480, 640, 3)
+    assert stats["cores"] == {"capture": 0, "inference": 1} or len(os.sched_getaffinity(0)) < 2
+    assert stats["frames"] > 0 and stats["e2e_p50_ms"] is not None and stats["e2e_p50_ms"] > 0
+
+
+def test_source_end_stops_the_engine_after_its_last_frame(estimator) -> None:
+    config = EngineConfig(source="synthetic:seconds=1", fps=FPS, midi_port=None, loop=False)  # one bar
+    engine = Engine(config, estimator=estimator)
+    engine.start()
+    try:
+        assert engine.wait(timeout=30.0), "the scripted drummer's single loop should end"
+    finally:
+        engine.stop()
+    records = all_records(engine)
+    expected = int(engine.source.script.end_s * FPS + 1e-9)  # the scripted drummer plays its script once
+    assert len(records) == expected
+    assert engine.frames_processed + engine.drops == expected
+
+
+def open_receiver(port_fragment: str = "lalelu drums"):
+    """A JACK MIDI input connected to lalelu's port; stamps each message's arrival with monotonic_ns."""
+    received: list[tuple[int, list[int]]] = []
+    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "lalelu test receiver")
+    names = midi_in.get_ports()
+    index = next((i for i, n in enumerate(names) if port_fragment in n), None)
+    assert index is not None, f"no JACK port {port_fragment!r} among {names}"
+    midi_in.set_callback(lambda event, data: received.append((time.monotonic_ns(), event[0])))
+    midi_in.open_port(index, "in")
+    return midi_in, received
+
+
+def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackServer, estimator) -> None:
+    config = EngineConfig(source="synthetic", fps=MIDI_FPS, midi_backend="jack", loop=True)
+    engine = Engine(config, estimator=estimator)
+    engine.start()
+    try:
+        assert engine.midi.wait_connected(5.0), engine.midi.status
+        midi_in, received = open_receiver()
+        t_listen = time.monotonic_ns()
+        time.sleep(7.0)
+        t_stop = time.monotonic_ns()
+        engine.stop()
+        time.sleep(0.2)  # the last messages cross JACK
+        midi_in.close_port()
+    finally:
+        engine.stop()
+    period_ns = int(1e9 / MIDI_FPS)
+    jack_ns = int(jack_server.period_s * 1e9)
+    records = all_records(engine)
+    # The scripted hits the receiver could hear: the receiver was listening, and the engine still playing
+    # a frame after them (a hit may come one frame after its stroke's bottom).
+    t0 = engine.source.t0_ns
+    scripted = [(t0 + int(round(h.t_s * 1e9)), h.note)
+                for h in engine.source.script.hits_between(0.0, (t_stop - t0) / 1e9)]
+    # The detector settles on the body in its first second; judge the hits after that.
+    t_first = max(t_listen + 2 * period_ns, t0 + 1_000_000_000)
+    scripted = [(t, n) for t, n in scripted if t_first <= t <= t_stop - 2 * period_ns]
+    assert len(scripted) >= 15
+    note_ons = [(t, msg[1]) for t, msg in received if msg[0] & 0xF0 == 0x90 and msg[2] > 0]
+    assert all(msg[0] & 0x0F == 9 for _, msg in received), "drums go on General MIDI channel 10"
+    # When each frame's MIDI was sent, to learn each note's processing latency (frame ready -> sent).
+    sends = sorted((r.t_sent, r.t_capture) for r in records if r.hits)
+    sent_times = np.array([s for s, _ in sends], np.int64)
+
+    def processing_ns(t_arrival: int) -> int:
+        k = int(np.searchsorted(sent_times, t_arrival, side="right")) - 1
+        assert k >= 0, "a note arrived that the engine never sent"
+        t_sent, t_capture = sends[k]
+        assert t_arrival - t_sent <= 2 * jack_ns + 2_000_000, "MIDI took longer than JACK's periods to arrive"
+        return t_sent - t_capture
+
+    used = [False] * len(note_ons)
+    problems = []
+    for t_hit, note in scripted:
+        # Within one frame period plus one JACK period of the scripted time, beyond the frame's processing.
+        window = [j for j, (t, n) in enumerate(note_ons)
+                  if not used[j] and n == note
+                  and -(period_ns + jack_ns) <= t - t_hit - processing_ns(t) <= period_ns + jack_ns]
+        if len(window) != 1:
+            near = [(round((t - t0) / 1e9, 3), n) for t, n in note_ons if abs(t - t_hit) < 200_000_000]
+            problems.append(f"note {note} at {(t_hit - t0) / 1e9:.3f} s arrived {len(window)} times "
+                            f"(arrivals near it, s and note: {near})")
+        else:
+            used[window[0]] = True
+    in_range = [j for j, (t, _) in enumerate(note_ons) if t_first <= t <= t_stop - 3 * period_ns]
+    extra = [(round((note_ons[j][0] - t0) / 1e9, 3), note_ons[j][1]) for j in in_range if not used[j]]
+    if extra:
+        problems.append(f"notes not in the script arrived (s, note): {extra}")
+    assert not problems, f"{len(scripted)} scripted hits; " + "; ".join(problems)
+
+
+def test_killing_jack_during_play_is_survived_and_play_resumes(jack_server: JackServer, estimator) -> None:
+    config = EngineConfig(source="synthetic", fps=FPS, midi_backend="jack", loop=True)
+    engine = Engine(config, estimator=estimator)
+    engine.start()
+    try:
+        assert engine.midi.wait_connected(5.0), engine.midi.status
+        time.sleep(2.5)
+        sent_before = engine.hits_sent
+        assert sent_before > 0
+        jack_server.kill()  # as a crash would
+        time.sleep(3.0)
+        frames_while_down = engine.frames_processed
+        messages = " ".join(engine.messages())
+        assert engine.running, "the engine must keep playing without MIDI"
+        assert "JACK server" in messages and "gone" in messages, messages
+        assert not engine.midi.connected and "JACK server" in engine.stats()["midi"]
+        assert engine.midi_dropped > 0  # hits played while JACK was down were dropped, and counted
+        jack_server.start()
+        assert engine.midi.wait_connected(10.0), engine.midi.status
+        sent_back = engine.hits_sent
+        time.sleep(3.0)
+        assert engine.hits_sent > sent_back, "hits are sent again once JACK is back"
+        assert engine.frames_processed > frames_while_down
+        assert "connected" in engine.stats()["midi"]
+    finally:
+        engine.stop()
+        if not jack_server.running:
+            jack_server.start()
+
+
+def lalelu_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lalelu", *args]
+
+
+def test_headless_run_records_a_trace_that_round_trips_through_report(jack_server: JackServer,
+                                                                      tmp_path: Path) -> None:
+    trace = tmp_path / "run.jsonl"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(lalelu_command("run", "--headless", "--source", "synthetic", "--fps", str(FPS),
+                                           "--midi-backend", "jack", "--record", str(trace)),
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 40
+        while sum("fps" in line and "e2e" in line for line in lines) < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        assert proc.wait(20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(5)
+    out = "".join(lines)
+    assert "source: synthetic" in out
+    assert "stopped: Ctrl-C" in out and "hits sent:" in out, out
+    assert "Traceback" not in out, out
+    header, records = read_trace(trace)
+    assert header["lalelu_trace"] == 1 and "scripted drummer" in header["source"]
+    assert [r.index for r in sorted(records, key=lambda r: r.index)] == list(range(len(records)))
+    played = [r for r in records if not r.dropped]
+    e2e_ms = np.array([r.t_sent - r.t_capture for r in played]) / 1e6
+    summary = next(line for line in lines if line.startswith("played "))
+    assert summary.startswith(f"played {len(played)} frames")
+
+    report = subprocess.run(lalelu_command("report", str(trace), "--plot", str(tmp_path / "t.png")), cwd=REPO,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert report.returncode == 0, report.stderr
+    assert f"frames {len(records)}" in report.stdout
+    e2e_line = next(line for line in report.stdout.splitlines() if line.startswith("e2e"))
+    assert float(e2e_line.split()[1]) == pytest.approx(np.percentile(e2e_ms, 50), abs=0.006)
+    assert float(e2e_line.split()[4]) == pytest.approx(e2e_ms.max(), abs=0.006)
+    assert (tmp_path / "t.png").stat().st_size > 10_000
+
+
+def test_bench_matching_counts_each_scripted_hit_once() -> None:
+    from lalelu.bench_pipeline import match_hits
+
+    ms = 1_000_000
+    scripted = [(100 * ms, 38), (400 * ms, 42), (700 * ms, 36)]
+    sent = [(110 * ms, 38), (112 * ms, 38), (400 * ms, 36), (690 * ms, 36)]
+    # 38 matched once (its double is extra), 42 missed, 36 at 400 ms is a wrong note (extra), 36 at 700 matched
+    assert match_hits(scripted, sent, window_ns=11 * ms) == (2, 2)
+
+
+def test_parse_cores() -> None:
+    from lalelu.engine_commands import parse_cores
+    from lalelu.errors import LaleluError
+
+    assert parse_cores("0,1") == (0, 1)
+    assert parse_cores("none") == (None, None)
+    with pytest.raises(LaleluError, match="two core numbers"):
+        parse_cores("0")
+
+
+def test_bench_pipeline_json(jack_server: JackServer) -> None:
+    import json
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "lalelu", "bench", "pipeline", "--seconds", "3", "--fps", str(FPS),
+                           "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result) == {"frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra"}
+    assert set(result["e2e_ms"]) == {"p50", "p99", "max", "std"} and set(result["overhead_ms"]) == {"p50", "p99"}
+    assert result["frames"] >= 2.5 * FPS and 0 <= result["drops"] < result["frames"]
+    assert result["hits_scripted"] > 0 and 0 <= result["hits_matched"] <= result["hits_scripted"]
+    assert 0 < result["e2e_ms"]["p50"] <= result["e2e_ms"]["p99"] <= result["e2e_ms"]["max"]

@@ -1,0 +1,327 @@
+"""The window, offscreen (pytest-qt): every control, driven against the real engine, model and JACK MIDI."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from lalelu.errors import LaleluError  # noqa: E402
+from lalelu.ui import app as ui_app  # noqa: E402
+from lalelu.ui.controls import DEFAULT_PORT  # noqa: E402
+from lalelu.ui.plots import LivePlots, Ring  # noqa: E402
+from lalelu.ui.settings import SETTINGS_ENV, UiSettings, load_settings, save_settings  # noqa: E402
+from lalelu.ui.video_view import body_frame, zone_radii  # noqa: E402
+from lalelu.ui.window import MAX_UI_FPS, MainWindow  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    path = tmp_path / "lalelu.ini"
+    monkeypatch.setenv(SETTINGS_ENV, str(path))
+    return path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = load_settings()
+    settings.trace_dir = str(tmp_path)
+    w = MainWindow(settings=settings)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.stop_engine()
+
+
+def test_ring_view_is_the_last_values_in_order():
+    ring = Ring(4)
+    for v in range(1, 7):
+        ring.push(v)
+    assert ring.view().tolist() == [3, 4, 5, 6]
+    ring.clear()
+    assert ring.view().size == 0
+
+
+def test_body_frame_maps_zone_units_to_pixels():
+    kp = np.zeros((17, 3), np.float32)
+    kp[5] = (300, 100, 0.9)   # left shoulder (image right)
+    kp[6] = (200, 100, 0.9)   # right shoulder
+    frame = body_frame(kp)
+    assert frame.unit == pytest.approx(100)
+    assert frame.to_pixels((0.5, 1.0)) == pytest.approx((300, 200))
+    kp[5, 2] = 0.0
+    assert body_frame(kp) is None
+
+
+def test_zone_circles_never_overlap():
+    from lalelu.gestures.kit import load_kit
+
+    zones = load_kit("default").hand_zones
+    radii = zone_radii(zones)
+    for a in zones:
+        for b in zones:
+            if a.name < b.name:
+                gap = np.hypot(a.center[0] - b.center[0], a.center[1] - b.center[1])
+                assert radii[a.name] + radii[b.name] < gap
+
+
+def test_settings_are_remembered_between_runs(qtbot, isolated_settings):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    c = first.controls
+    c.source_kind.setCurrentIndex(1)
+    c.camera_index.setValue(3)
+    c.model.setCurrentText("thunder")
+    c.backend.setCurrentText("onnxruntime")
+    c.midi_port.setCurrentText("my synth")
+    c.player.setCurrentText("alice")
+    first.close()
+    assert isolated_settings.exists()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    assert second.controls.source_spec() == "camera:3"
+    assert second.controls.model.currentText() == "thunder"
+    assert second.controls.backend.currentText() == "onnxruntime"
+    assert second.controls.midi_port.currentText() == "my synth"
+    assert second.controls.player.currentText() == "alice"
+    second.close()
+
+
+def test_source_controls_give_the_source_spec(window, tmp_path):
+    c = window.controls
+    c.source_kind.setCurrentIndex(0)
+    assert c.source_spec() == "synthetic"
+    c.source_kind.setCurrentIndex(1)
+    c.camera_index.setValue(2)
+    assert c.source_spec() == "camera:2"
+    assert c.source_detail.currentWidget() is c.camera_index
+    c.source_kind.setCurrentIndex(2)
+    c.file_path.setText(str(tmp_path / "take.mp4"))
+    assert c.source_spec() == f"file:{tmp_path / 'take.mp4'}"
+    c.set_source_spec("synthetic")
+    assert c.source_kind.currentIndex() == 0
+
+
+def test_midi_refresh_lists_ports_of_the_running_server(window, jack_server):
+    import rtmidi
+
+    synth = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "ui test synth")
+    synth.open_virtual_port("drum input")   # a port lalelu could send to, appearing after the window opened
+    try:
+        names = window.controls.refresh_midi_ports()
+    finally:
+        synth.close_port()
+        synth.delete()
+    assert names[0] == DEFAULT_PORT
+    assert any("drum input" in name for name in names), names
+    assert window.controls.midi_problem == ""
+    assert window.controls.midi_port.count() == len(names)
+
+
+def test_a_failed_start_is_shown_and_the_window_keeps_working(window, qtbot, tmp_path):
+    c = window.controls
+    c.source_kind.setCurrentIndex(2)
+    c.file_path.setText(str(tmp_path / "missing.mp4"))
+    assert window.start_engine() is False
+    assert window.engine is None
+    assert "Could not start" in window.error
+    assert window.status_labels["error"].isVisible()
+    assert c.start_button.isEnabled() and not c.stop_button.isEnabled()
+    assert not c.record_button.isEnabled()
+
+
+def test_playing_the_scripted_drummer(window, qtbot, jack_server, tmp_path):
+    """Start, see video, skeleton, hits and moving plots, record a trace, stop, and open the trace."""
+    c = window.controls
+    c.set_source_spec("synthetic")
+    c.midi_port.setCurrentText("lalelu ui test")
+    qtbot.mouseClick(c.start_button, _left())
+    assert window.engine is not None, window.error
+    assert window.timer.interval() >= 1000 / MAX_UI_FPS - 1
+    assert not c.start_button.isEnabled() and c.stop_button.isEnabled() and not c.model.isEnabled()
+
+    qtbot.waitUntil(lambda: window.plots.e2e_ms().size > 50, timeout=10000)
+    assert window.video._raw is not None
+    assert window.video._keypoints is not None and (window.video._keypoints[:, 2] > 0.3).sum() >= 10
+    assert window.video._zones, "the kit's zones are drawn"
+    qtbot.waitUntil(lambda: bool(window.video.flash_counts), timeout=15000)
+    assert set(window.video.flash_counts) <= {z.name for z in window.video._zones}
+    drum = next(iter(window.video.flash_counts))
+    window.video.flash(drum)
+    assert drum in window.video.lit_zones()
+    first_curve = window.plots.e2e_curve.getData()[1].copy()
+    qtbot.wait(300)
+    assert len(window.plots.e2e_curve.getData()[1]) != len(first_curve) or not np.array_equal(
+        window.plots.e2e_curve.getData()[1], first_curve)
+    qtbot.waitUntil(lambda: "fps" in window.status_labels["source"].text(), timeout=2000)
+    assert "lalelu ui test" in window.status_labels["midi"].text()
+    assert "core" in window.status_labels["cores"].text()
+    assert "p99" in window.numbers.text()
+
+    c.record_button.click()
+    path = window.engine.recording_path
+    assert path and path.startswith(str(tmp_path))
+    assert path in c.record_label.text()
+    qtbot.wait(500)
+    c.record_button.click()
+    assert window.engine.recording_path is None
+    assert "saved" in c.record_label.text()
+
+    qtbot.mouseClick(c.stop_button, _left())
+    assert window.engine is None
+    assert c.start_button.isEnabled() and not c.record_button.isEnabled()
+
+    viewer = window.open_trace(path)
+    assert viewer is not None, window.error
+    qtbot.addWidget(viewer)
+    assert viewer.stats["played"] > 10
+    assert "frames" in viewer.report.toPlainText()
+    assert viewer.plots.e2e_curve.getData()[1].size == viewer.stats["stages"]["e2e"]["n"]
+
+
+TWO_ZONE_KIT = """
+format = 1
+name = "two hands"
+channel = 10
+[zones.snare]
+note = 38
+center = [0.20, 1.30]
+[zones.hihat_closed]
+note = 42
+center = [0.80, 1.00]
+[zones.kick]
+note = 36
+limb = "foot"
+foot = "right"
+"""
+
+
+def test_guided_calibration_against_the_scripted_drummer(window, qtbot, jack_server, tmp_path, monkeypatch):
+    """The basic groove plays snare and hi-hat: calibrating a two-zone kit on it saves the player's file."""
+    monkeypatch.setenv("LALELU_CALIBRATION_DIR", str(tmp_path / "calibration"))
+    kit = tmp_path / "two.toml"
+    kit.write_text(TWO_ZONE_KIT)
+    c = window.controls
+    c.set_source_spec("synthetic:pattern=basic")
+    c.kit.setCurrentText(str(kit))
+    c.midi_port.setCurrentText("lalelu calibration test")
+
+    dialog = window.open_calibration(neutral_s=0.8, zone_s=3.0)
+    qtbot.addWidget(dialog)
+    assert dialog.steps == ["neutral", "snare", "hihat_closed"]
+    assert dialog.record_step() is False and "Start playing first" in dialog.message.text()
+
+    assert window.start_engine(), window.error
+    dialog.player.setText("no spaces allowed")
+    assert dialog.record_step() is False and "player name" in dialog.message.text()
+    dialog.player.setText("ui-tester")
+    for step in dialog.steps:
+        assert step.replace("_", " ") in dialog.instruction.text() or step == "neutral"
+        assert dialog.record_step()
+        qtbot.waitUntil(lambda: not dialog.listening, timeout=20000)
+        if step != "neutral":
+            assert dialog.frames[step], (dialog.message.text(), window.error, window.video._message)
+    assert dialog.saved_path, (dialog.message.text(), {k: len(v) for k, v in dialog.frames.items()})
+    assert (tmp_path / "calibration" / "ui-tester.toml").exists()
+    assert c.player.currentText() == "ui-tester"
+    from lalelu.gestures.calibration import load_calibration
+
+    cal = load_calibration("ui-tester")
+    assert set(cal.zone_centers) == {"snare", "hihat_closed"}
+    assert all(n >= 2 for n in cal.strokes.values()), cal.strokes
+    # (the scripted drummer keeps both hands going, so the centres are not checked against the kit here)
+
+
+def test_an_engine_that_dies_is_reported(window, qtbot, jack_server):
+    window.controls.set_source_spec("synthetic")
+    window.controls.midi_port.setCurrentText("lalelu crash test")
+    assert window.start_engine(), window.error
+    qtbot.waitUntil(lambda: window.plots.e2e_ms().size > 5, timeout=10000)
+    window.engine._proc.kill()   # as a crash of the engine process would
+    qtbot.waitUntil(lambda: window.engine is None, timeout=10000)
+    assert "ended unexpectedly" in window.error
+    assert window.controls.start_button.isEnabled()
+
+
+def test_opening_something_that_is_not_a_trace_says_so(window, tmp_path):
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("hello\n")
+    assert window.open_trace(str(bogus)) is None
+    assert "not a lalelu trace" in window.error
+
+
+def test_live_plots_summary_and_redraw(qtbot):
+    from lalelu.trace import TraceRecord
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    t0 = 10_000_000_000
+    records = [TraceRecord(i, t0 + i * 10_000_000, t0 + i * 10_000_000 + 1_000_000,
+                           t0 + i * 10_000_000 + 6_000_000, t0 + i * 10_000_000 + 6_100_000,
+                           t0 + i * 10_000_000 + 6_200_000) for i in range(100)]
+    records.append(TraceRecord(100, t0 + 100 * 10_000_000, dropped=True))
+    plots.add_records(records)
+    plots.redraw()
+    summary = plots.summary()
+    assert summary["fps"] == pytest.approx(100, rel=0.01)
+    assert summary["drops"] == 1
+    assert summary["e2e_p50_ms"] == pytest.approx(6.2)
+    x, y = plots.e2e_curve.getData()
+    assert len(x) == 100 and x[-1] == 0
+    assert plots.jitter_curve.getData()[1] == pytest.approx(np.full(100, 10.0))
+
+
+def test_app_without_a_display_says_what_to_do(monkeypatch):
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(LaleluError, match="xvfb-run.*QT_QPA_PLATFORM=offscreen"):
+        ui_app.check_display()
+
+
+def test_startup_source_falls_back_to_the_scripted_drummer_without_a_webcam():
+    assert ui_app.startup_source(None, None, has_camera=lambda i: False)[0] == "synthetic"
+    assert ui_app.startup_source(None, None, has_camera=lambda i: True)[0] == "camera:0"
+    source, note = ui_app.startup_source("camera:2", None, has_camera=lambda i: i != 2)
+    assert source == "synthetic" and "/dev/video2" in note
+    assert ui_app.startup_source("file:/x.mp4", None)[0] == "file:/x.mp4"
+    assert ui_app.startup_source("synthetic", "camera:5", has_camera=lambda i: False)[0] == "camera:5"
+
+
+def test_app_command_is_registered():
+    import argparse
+
+    from lalelu import ui_commands
+
+    parser = argparse.ArgumentParser()
+    ui_commands.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["app", "--source", "synthetic", "--no-start", "--ui-fps", "20"])
+    assert args.func is ui_commands.app_command
+    assert (args.source, args.no_start, args.ui_fps) == ("synthetic", True, 20.0)
+
+
+def test_pipeline_benchmark_with_the_window_open(jack_server, qapp):
+    """The `bench pipeline --gui` half that runs with the window: the headless benchmark's form, and redraws."""
+    from lalelu.ui_commands import JSON_KEYS, run_pipeline_with_window
+
+    result = run_pipeline_with_window(seconds=1.5, ui_fps=30)
+    assert set(JSON_KEYS) <= set(result)
+    assert result["frames"] > 20 and result["e2e_ms"]["p99"] > 0
+    assert result["ui_redraws_per_s"] > 1
+
+
+def test_saved_settings_file_round_trip(isolated_settings):
+    save_settings(UiSettings(source="camera:1", kit="default", player="bob"))
+    loaded = load_settings()
+    assert (loaded.source, loaded.player) == ("camera:1", "bob")
+
+
+def _left():
+    from PySide6.QtCore import Qt
+
+    return Qt.MouseButton.LeftButton
