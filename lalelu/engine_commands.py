@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from lalelu.engine import DEFAULT_THREADS
 from lalelu.errors import LaleluError
 
 
@@ -36,7 +37,8 @@ def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
                                     "else the scripted drummer)")
     p.add_argument("--model", default="lightning", help="lightning, thunder, multipose or a model path")
     p.add_argument("--backend", default="litert", help="litert, onnxruntime, tensorflow or tensorrt")
-    p.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"pose inference threads (default {DEFAULT_THREADS})")
     p.add_argument("--kit", default="default", help="kit name or .toml path")
     p.add_argument("--player", help="calibration name (calibration/NAME.toml)")
     p.add_argument("--midi-port", default="lalelu drums", help="virtual output port name or an existing port")
@@ -68,7 +70,8 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seconds", type=float, default=30.0, help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     p.add_argument("--fps", type=float, default=100.0)
-    p.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"pose inference threads (default {DEFAULT_THREADS})")
     p.add_argument("--model", default="lightning")
     p.add_argument("--backend", default="litert")
     p.add_argument("--cores", help="capture,inference cores (default 0,1)")

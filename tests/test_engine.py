@@ -242,7 +242,7 @@ def test_bench_matching_counts_each_scripted_hit_once() -> None:
     scripted = [(100 * ms, 38), (400 * ms, 42), (700 * ms, 36)]
     sent = [(110 * ms, 38), (112 * ms, 38), (400 * ms, 36), (690 * ms, 36)]
     # 38 matched once (its double is extra), 42 missed, 36 at 400 ms is a wrong note (extra), 36 at 700 matched
-    assert match_hits(scripted, sent, window_ns=11 * ms) == (2, 2)
+    assert match_hits(scripted, sent, window_ns=11 * ms) == (2, 2, [10 * ms, -10 * ms])
 
 
 def test_parse_cores() -> None:
@@ -263,7 +263,8 @@ def test_bench_pipeline_json(jack_server: JackServer) -> None:
                            "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(result) == {"frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra"}
+    assert {"frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra"} <= set(result)
+    assert set(result["hit_lag_ms"]) == {"p50", "p95", "max"} and 0 <= result["hits_on_time"] <= result["hits_matched"]
     assert set(result["e2e_ms"]) == {"p50", "p99", "max", "std"} and set(result["overhead_ms"]) == {"p50", "p99"}
     assert result["frames"] >= 2.5 * FPS and 0 <= result["drops"] < result["frames"]
     assert result["hits_scripted"] > 0 and 0 <= result["hits_matched"] <= result["hits_scripted"]

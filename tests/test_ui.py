@@ -307,7 +307,8 @@ def test_app_command_is_registered():
 
 def test_pipeline_benchmark_with_the_window_open(jack_server, qapp):
     """The `bench pipeline --gui` half that runs with the window: the headless benchmark's form, and redraws."""
-    from lalelu.ui_commands import JSON_KEYS, run_pipeline_with_window
+    from lalelu.bench_pipeline import JSON_KEYS
+    from lalelu.ui_commands import run_pipeline_with_window
 
     result = run_pipeline_with_window(seconds=1.5, ui_fps=30)
     assert set(JSON_KEYS) <= set(result)

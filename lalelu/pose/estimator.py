@@ -16,6 +16,17 @@ from lalelu.pose.models import ModelFiles, resolve_model
 MULTIPOSE_MIN_SCORE = 0.2
 
 
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize to (width, height) without aliasing, fast: Gaussian halvings, then bilinear for the rest.
+
+    A 640x480 frame takes 0.3 ms this way against 1.2-2 ms for INTER_AREA; plain bilinear is faster
+    still but, from a 1920-px frame, skips so many pixels that small people in the distance are lost.
+    """
+    while image.shape[1] >= 2 * width and image.shape[0] >= 2 * height:
+        image = cv2.pyrDown(image)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 class Letterbox:
     """Scale and offset of one frame size into the model's square; reused while the size stays."""
 
@@ -53,7 +64,7 @@ class Estimator:
             self._shape = shape
             self._batch[:] = 0  # clear the old bars
         box = self._box
-        small = cv2.resize(frame_bgr, (box.width, box.height), interpolation=cv2.INTER_AREA)
+        small = shrink(frame_bgr, box.width, box.height)
         self._batch[0, box.pad_y:box.pad_y + box.height, box.pad_x:box.pad_x + box.width] = small[:, :, ::-1]
         return self._batch
 
