@@ -113,7 +113,8 @@ class Engine:
         if self.estimator is None:
             from lalelu.pose import load_estimator
 
-            self.estimator = load_estimator(model=cfg.model, backend=cfg.backend, threads=cfg.threads)
+            with self._workers_realtime():
+                self.estimator = load_estimator(model=cfg.model, backend=cfg.backend, threads=cfg.threads)
         if self.source is None:
             from lalelu.sources import open_source
 
@@ -163,6 +164,26 @@ class Engine:
             yield
         finally:
             os.sched_setaffinity(0, allowed)
+
+    @contextlib.contextmanager
+    def _workers_realtime(self):
+        """Run the block under real-time scheduling, one step below the engine's threads, so that the pose
+        runtime's worker threads it starts inherit it: a window or any other normal process sharing their
+        core then cannot delay the inference waiting on them. Without the right to it, nothing changes."""
+        priority = self.config.rt_priority
+        if priority is None or not hasattr(os, "sched_setscheduler"):
+            yield
+            return
+        policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(max(1, priority - 1)))
+        except OSError:
+            yield
+            return
+        try:
+            yield
+        finally:
+            os.sched_setscheduler(0, policy, param)
 
     def start(self) -> None:
         with self._off_the_inference_core():
