@@ -100,6 +100,15 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
     }
 
 
+def bench_config(fps: float, model: str, backend: str, threads: int, midi_port: str | None,
+                 cores: tuple[int | None, int | None]) -> EngineConfig:
+    """The engine the pipeline benchmarks play: the scripted drummer in real time, looping, on a virtual
+    MIDI port of the benchmark's own, with a ring that holds 10 s between the benchmark's reads."""
+    return EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
+                        realtime=True, loop=True, midi_port=midi_port, midi_virtual=True, capture_core=cores[0],
+                        inference_core=cores[1], ring_capacity=int(fps * 10) + 100)
+
+
 def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning", backend: str = "litert",
                  threads: int = DEFAULT_THREADS, midi: bool = True, cores: tuple[int | None, int | None] = (0, 1),
                  notes: list[str] | None = None) -> dict[str, Any]:
@@ -118,10 +127,7 @@ def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightn
             except OSError as exc:
                 notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
                 midi_port = None
-    config = EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
-                          realtime=True, loop=True, midi_port=midi_port, midi_virtual=True, capture_core=cores[0],
-                          inference_core=cores[1], ring_capacity=int(fps * 10) + 100)
-    engine = Engine(config)
+    engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores))
     records: list[TraceRecord] = []
     lost = 0
     try:

@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from lalelu.engine import DEFAULT_THREADS
 from lalelu.errors import LaleluError
 
 GUI_BUDGET_MS = 0.5  # the window may cost the end-to-end p99 at most this much
@@ -38,15 +39,14 @@ def add_gui_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning",
-                             backend: str = "litert", threads: int = 2, midi: bool = True,
+                             backend: str = "litert", threads: int = DEFAULT_THREADS, midi: bool = True,
                              cores: tuple[int | None, int | None] = (0, 1), ui_fps: float = 30.0,
                              notes: list[str] | None = None) -> dict[str, Any]:
     """bench_pipeline.run_pipeline's measurement, with the window open on the engine and Qt's loop running."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from lalelu.bench_pipeline import pipeline_results, scripted_hits_of
-    from lalelu.engine import EngineConfig
+    from lalelu.bench_pipeline import bench_config, pipeline_results, scripted_hits_of
     from lalelu.ui.app import check_display
     from lalelu.ui.engine_process import EngineProcess
     from lalelu.ui.settings import UiSettings
@@ -69,10 +69,7 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
         except OSError as exc:
             notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
             midi_port = None
-    config = EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
-                          realtime=True, loop=True, midi_port=midi_port, midi_virtual=True, capture_core=cores[0],
-                          inference_core=cores[1], ring_capacity=int(fps * 10) + 100)
-    engine = EngineProcess(config)   # as the app runs it
+    engine = EngineProcess(bench_config(fps, model, backend, threads, midi_port, cores))   # as the app runs it
     app = QApplication.instance() or QApplication([sys.argv[0]])
     settings = UiSettings(source="synthetic", model=model, backend=backend, midi_port=midi_port or "off")
     window = MainWindow(engine_factory=lambda _settings: engine, settings=settings, ui_fps=ui_fps,
@@ -127,7 +124,7 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
     return results
 
 
-def bench_pipeline_gui_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0, threads: int = 2,
+def bench_pipeline_gui_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0, threads: int = DEFAULT_THREADS,
                             model: str = "lightning", backend: str = "litert",
                             cores: tuple[int | None, int | None] = (0, 1), ui_fps: float = 30.0,
                             out: TextIO | None = None) -> int:

@@ -410,7 +410,7 @@ def _bottom_from_cubic(ts: list[float], ys: list[float], k: int) -> float | None
         b2 += u2 * y
         b3 += u3 * y
     a = [[float(k), s1, s2, s3, b0], [s1, s2, s3, s4, b1], [s2, s3, s4, s5, b2], [s3, s4, s5, s6, b3]]
-    c = _solve4(a)
+    c = _solve(a)
     if c is None:
         return None
     _, c1, c2, c3 = c
@@ -426,8 +426,6 @@ def _bottom_from_cubic(ts: list[float], ys: list[float], k: int) -> float | None
     r = math.sqrt(disc)
     # with qa < 0 the larger root is where the speed falls through zero after the peak
     return max((-qb + r) / (2.0 * qa), (-qb - r) / (2.0 * qa))
-
-
 
 
 def _bottom_from_quadratic(ts: list[float], ys: list[float], q: int) -> float | None:
@@ -451,46 +449,28 @@ def _bottom_from_quadratic(ts: list[float], ys: list[float], q: int) -> float | 
         b1 += u * y
         b2 += u2 * y
     a = [[float(q), s1, s2, b0], [s1, s2, s3, b1], [s2, s3, s4, b2]]
-    c = _solve3(a)
+    c = _solve(a)
     if c is None or c[2] >= 0.0:
         return None
     return -c[1] / (2.0 * c[2])
 
 
-def _solve3(a: list[list[float]]) -> tuple[float, float, float] | None:
-    for col in range(3):
-        piv = max(range(col, 3), key=lambda r: abs(a[r][col]))
+def _solve(a: list[list[float]]) -> list[float] | None:
+    """Gauss-Jordan with partial pivoting on an n x (n+1) augmented matrix (in place); None if singular."""
+    n = len(a)
+    for col in range(n):
+        piv = max(range(col, n), key=lambda r: abs(a[r][col]))
         if abs(a[piv][col]) < 1e-12:
             return None
         if piv != col:
             a[col], a[piv] = a[piv], a[col]
         row = a[col]
         p = 1.0 / row[col]
-        for r in range(3):
+        for r in range(n):
             if r != col:
                 other = a[r]
                 f = other[col] * p
                 if f != 0.0:
-                    for j in range(col, 4):
+                    for j in range(col, n + 1):
                         other[j] -= f * row[j]
-    return (a[0][3] / a[0][0], a[1][3] / a[1][1], a[2][3] / a[2][2])
-
-
-def _solve4(a: list[list[float]]) -> tuple[float, float, float, float] | None:
-    """Gauss-Jordan with partial pivoting on a 4x5 augmented matrix (in place)."""
-    for col in range(4):
-        piv = max(range(col, 4), key=lambda r: abs(a[r][col]))
-        if abs(a[piv][col]) < 1e-12:
-            return None
-        if piv != col:
-            a[col], a[piv] = a[piv], a[col]
-        row = a[col]
-        p = 1.0 / row[col]
-        for r in range(4):
-            if r != col:
-                other = a[r]
-                f = other[col] * p
-                if f != 0.0:
-                    for j in range(col, 5):
-                        other[j] -= f * row[j]
-    return (a[0][4] / a[0][0], a[1][4] / a[1][1], a[2][4] / a[2][2], a[3][4] / a[3][3])
+    return [a[i][n] / a[i][i] for i in range(n)]
