@@ -6,18 +6,19 @@ the engine's overhead beyond inference, drops, and how the hits sent match the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 import numpy as np
 
-
 from lalelu.engine import DEFAULT_THREADS, Engine, EngineConfig
-from lalelu.report import stage_ns, summarize_ns
-from lalelu.trace import TraceRecord
+from lalelu.report import fmt_ms, stage_ns, summarize_ns
+from lalelu.trace import TraceCursor, TraceRecord
 
 STAMP_TOLERANCE_NS = 1_000_000  # beyond one frame period, for the stamping of frame times
 # A sent hit within this of a scripted one, on its note, is that stroke (if late, by this much at most);
@@ -100,6 +101,37 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
     }
 
 
+@contextlib.contextmanager
+def bench_midi_port(midi: bool, notes: list[str]) -> Iterator[str | None]:
+    """The MIDI port name both pipeline benchmarks play into (None: no MIDI). Without an ALSA sequencer,
+    a JACK server of the benchmark's own, so nobody else's server coming and going disturbs the
+    measurement; it is stopped, and JACK_DEFAULT_SERVER restored, at the end."""
+    if not midi:
+        yield None
+        return
+    from lalelu.jack import JackServer, alsa_sequencer_available
+
+    if alsa_sequencer_available():
+        yield "lalelu bench"
+        return
+    try:
+        jack = JackServer(name=f"lalelu-bench-{os.getpid()}").start()
+    except OSError as exc:
+        notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
+        yield None
+        return
+    previous_server = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = jack.name
+    try:
+        yield "lalelu bench"
+    finally:
+        jack.stop()
+        if previous_server is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = previous_server
+
+
 def bench_config(fps: float, model: str, backend: str, threads: int, midi_port: str | None,
                  cores: tuple[int | None, int | None]) -> EngineConfig:
     """The engine the pipeline benchmarks play: the scripted drummer in real time, looping, on a virtual
@@ -113,60 +145,31 @@ def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightn
                  threads: int = DEFAULT_THREADS, midi: bool = True, cores: tuple[int | None, int | None] = (0, 1),
                  notes: list[str] | None = None) -> dict[str, Any]:
     notes = notes if notes is not None else []
-    jack = None
-    midi_port: str | None = "lalelu bench" if midi else None
-    previous_server = os.environ.get("JACK_DEFAULT_SERVER")
-    if midi:
-        from lalelu.jack import JackServer, alsa_sequencer_available
-
-        if not alsa_sequencer_available():
-            # A JACK server of its own, so nobody else's server coming and going disturbs the measurement.
-            try:
-                jack = JackServer(name=f"lalelu-bench-{os.getpid()}").start()
-                os.environ["JACK_DEFAULT_SERVER"] = jack.name
-            except OSError as exc:
-                notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
-                midi_port = None
-    engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores))
-    records: list[TraceRecord] = []
-    lost = 0
-    try:
-        engine.start()
-        seq = engine.ring.seq
-        end = time.monotonic() + seconds
-        while time.monotonic() < end and engine.running:
-            time.sleep(0.2)
-            new_seq, got = engine.ring.read_since(seq)
-            lost += (new_seq - seq) - len(got)
-            seq = new_seq
-            records.extend(got)
-        engine.stop()
-        new_seq, got = engine.ring.read_since(seq)
-        lost += (new_seq - seq) - len(got)
-        records.extend(got)
-        scripted = scripted_hits_of(engine.source, max((r.t_capture for r in records), default=0))
-        stats = engine.stats()
-    finally:
-        engine.stop()
-        if jack is not None:
-            jack.stop()
-            if previous_server is None:
-                os.environ.pop("JACK_DEFAULT_SERVER", None)
-            else:
-                os.environ["JACK_DEFAULT_SERVER"] = previous_server
+    with bench_midi_port(midi, notes) as midi_port:
+        engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores))
+        records: list[TraceRecord] = []
+        try:
+            engine.start()
+            cursor = TraceCursor(engine.ring)
+            end = time.monotonic() + seconds
+            while time.monotonic() < end and engine.running:
+                time.sleep(0.2)
+                records.extend(cursor.read())
+            engine.stop()
+            records.extend(cursor.read())
+            scripted = scripted_hits_of(engine.source, max((r.t_capture for r in records), default=0))
+            stats = engine.stats()
+        finally:
+            engine.stop()
     notes.extend(engine.messages())
-    if lost:
-        notes.append(f"the benchmark lost {lost} trace records")
+    if cursor.lost:
+        notes.append(f"the benchmark lost {cursor.lost} trace records")
     results = pipeline_results(records, scripted, fps)
     results["cores"] = stats["cores"]
     results["realtime"] = stats["realtime"]
     results["threads"] = threads
     results["midi"] = midi_port is not None
     return results
-
-
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.2f}"
 
 
 def format_pipeline(r: dict[str, Any], seconds: float, fps: float) -> str:
@@ -177,16 +180,16 @@ def format_pipeline(r: dict[str, Any], seconds: float, fps: float) -> str:
         f"pipeline: scripted drummer at {fps:g} fps, {seconds:g} s, inference threads {r['threads']}, "
         f"cores {r['cores']}, real-time {r['realtime']}, MIDI {'on' if r['midi'] else 'off'}",
         f"frames {r['frames']}, drops {r['drops']} ({drop_pct:.2f} %)",
-        f"end to end (ms):  p50 {_fmt(e2e['p50'])}  p99 {_fmt(e2e['p99'])}  max {_fmt(e2e['max'])}  "
-        f"jitter (std) {_fmt(e2e['std'])}",
-        f"inference (ms):   p50 {_fmt(inf['p50'])}  p99 {_fmt(inf['p99'])}  max {_fmt(inf['max'])}",
-        f"overhead beyond inference (ms): p50 {_fmt(ov['p50'])}  p99 {_fmt(ov['p99'])}",
+        f"end to end (ms):  p50 {fmt_ms(e2e['p50'])}  p99 {fmt_ms(e2e['p99'])}  max {fmt_ms(e2e['max'])}  "
+        f"jitter (std) {fmt_ms(e2e['std'])}",
+        f"inference (ms):   p50 {fmt_ms(inf['p50'])}  p99 {fmt_ms(inf['p99'])}  max {fmt_ms(inf['max'])}",
+        f"overhead beyond inference (ms): p50 {fmt_ms(ov['p50'])}  p99 {fmt_ms(ov['p99'])}",
         f"  of which the engine's own (hand-off + detection + MIDI, without waiting for a busy inference "
-        f"thread): p50 {_fmt(own['p50'])}  p99 {_fmt(own['p99'])}  max {_fmt(own['max'])}",
+        f"thread): p50 {fmt_ms(own['p50'])}  p99 {fmt_ms(own['p99'])}  max {fmt_ms(own['max'])}",
         f"hits: scripted {r['hits_scripted']}, matched {r['hits_matched']} (the right note within "
         f"{MATCH_WINDOW_NS // 1_000_000} ms), extra {r['hits_extra']}; sent within one frame of the script "
-        f"{r['hits_on_time']}; lag behind the script (ms): p50 {_fmt(lag['p50'])}  p95 {_fmt(lag['p95'])}  "
-        f"max {_fmt(lag['max'])}",
+        f"{r['hits_on_time']}; lag behind the script (ms): p50 {fmt_ms(lag['p50'])}  p95 {fmt_ms(lag['p95'])}  "
+        f"max {fmt_ms(lag['max'])}",
     ])
 
 

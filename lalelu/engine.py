@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lalelu.report import summarize_ns
 from lalelu.trace import TraceRecord, TraceRecorder, TraceRing
 
 # Pose threads: one runs Lightning in 9.6 ms at p50 on a 2-core machine, too close to 100 fps's 10 ms
@@ -121,6 +122,8 @@ class Engine:
             self.source = open_source(cfg.source, fps=cfg.fps, realtime=cfg.realtime, loop=cfg.loop,
                                       size=cfg.size, kit=kit)
             self._owned.append(self.source)
+        if getattr(self.source, "warning", ""):  # e.g. a camera granting fewer fps than asked
+            self._post(f"warning: {self.source.warning}")
         if self.detector is None:
             from lalelu.gestures.detector import Detector
 
@@ -129,8 +132,7 @@ class Engine:
                 from lalelu.gestures.calibration import load_calibration
 
                 calibration = load_calibration(cfg.player)
-            fps = float(getattr(self.source, "fps", cfg.fps) or cfg.fps)
-            self.detector = Detector(kit, calibration=calibration, fps=fps)
+            self.detector = Detector(kit, calibration=calibration, fps=self._source_fps())
         if self.midi is None and cfg.midi_port is not None:
             from lalelu.midi import DEFAULT_PORT, MidiOut
 
@@ -138,6 +140,10 @@ class Engine:
             virtual = cfg.midi_port == DEFAULT_PORT if cfg.midi_virtual is None else cfg.midi_virtual
             self.midi = MidiOut(port=cfg.midi_port, backend=cfg.midi_backend, virtual=virtual, gate_ms=cfg.gate_ms)
             self._owned.append(self.midi)
+
+    def _source_fps(self) -> float:
+        """The source's frame rate, else the configured one (a camera that does not say)."""
+        return float(getattr(self.source, "fps", 0) or self.config.fps)
 
     def _warm_up(self) -> None:
         # The first calls of an interpreter allocate and tune; keep them out of the played frames.
@@ -264,7 +270,7 @@ class Engine:
             try:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
                 self.realtime[role] = True
-            except (PermissionError, OSError, AttributeError) as exc:
+            except (OSError, AttributeError) as exc:
                 if not self._rt_warned:
                     self._rt_warned = True
                     self._post(f"warning: no real-time priority ({exc}); latency jitter will be higher. "
@@ -309,7 +315,7 @@ class Engine:
         yield_to_inference = self.config.yield_to_inference
         if yield_to_inference is None:
             yield_to_inference = hasattr(source, "render")
-        fps = float(getattr(source, "fps", 0) or self.config.fps)
+        fps = self._source_fps()
         handoff_timeout = 0.5 / fps if fps > 0 else 0.005
         try:
             if hasattr(source, "start"):
@@ -321,11 +327,8 @@ class Engine:
                 self._latest = (frame.index, frame.image)  # a reference, not a copy: sources make new arrays
                 self.frames_captured += 1
                 with self._cond:
-                    old = self._slot
-                    if old is not None:
-                        # Newest frame wins; the stale one is counted and traced as dropped.
-                        self.drops += 1
-                        self._pending_drops.append(TraceRecord(old.index, old.t_capture, dropped=True))
+                    if self._slot is not None:  # newest frame wins
+                        self._drop(self._slot)
                     self._slot = frame
                     self._taken.clear()
                     self._cond.notify()
@@ -339,14 +342,18 @@ class Engine:
                 self._source_ended = True
                 self._cond.notify_all()
 
+    def _drop(self, frame: Any) -> None:
+        """Count and trace a frame that will not be played; with self._cond held."""
+        self.drops += 1
+        self._pending_drops.append(TraceRecord(frame.index, frame.t_capture, dropped=True))
+
     def _flush_pending_drops(self) -> None:
         """After the threads ended: trace what was dropped, including a frame left in the slot."""
         with self._cond:
+            if self._slot is not None:
+                self._drop(self._slot)
+                self._slot = None
             pending, self._pending_drops = self._pending_drops, []
-            frame, self._slot = self._slot, None
-            if frame is not None:
-                self.drops += 1
-                pending.append(TraceRecord(frame.index, frame.t_capture, dropped=True))
         for rec in pending:
             self.ring.append(rec)
 
@@ -381,8 +388,7 @@ class Engine:
                 self._slot = None
                 self._taken.set()
                 if frame is not None and self._stopping:  # stopped before it was played: a dropped frame
-                    self.drops += 1
-                    self._pending_drops.append(TraceRecord(frame.index, frame.t_capture, dropped=True))
+                    self._drop(frame)
                     frame = None
                 pending = self._pending_drops
                 if pending:
@@ -439,7 +445,7 @@ class Engine:
         poll = getattr(self.midi, "poll_events", None)
         if poll is not None:
             for event in poll():
-                self._post(f"MIDI: {event.message}" if hasattr(event, "message") else f"MIDI: {event}")
+                self._post(f"MIDI: {event.message}")
         out = []
         while self._messages:
             out.append(self._messages.popleft())
@@ -452,18 +458,18 @@ class Engine:
         """Counters since start, and fps and end-to-end latency over the last `window_s` seconds."""
         now = time.monotonic_ns()
         since = now - int(window_s * 1e9)
-        fps_guess = float(getattr(self.source, "fps", self.config.fps) or self.config.fps)
-        recent = self.ring.recent(int(fps_guess * window_s * 2) + 10)
-        e2e = np.array([r.t_sent - r.t_capture for r in recent if not r.dropped and r.t_sent >= since], np.int64)
+        recent = self.ring.recent(int(self._source_fps() * window_s * 2) + 10)
+        e2e = summarize_ns(np.array([r.t_sent - r.t_capture for r in recent if not r.dropped and r.t_sent >= since],
+                                    np.int64))
         span_s = min(window_s, max((now - self.started_ns) / 1e9, 1e-9)) if self.started_ns else window_s
         midi_status = "off" if self.midi is None else str(getattr(self.midi, "status", "?"))
         return {
-            "fps": len(e2e) / span_s,
+            "fps": e2e["n"] / span_s,
             "frames": self.frames_processed,
             "captured": self.frames_captured,
             "drops": self.drops,
-            "e2e_p50_ms": float(np.percentile(e2e, 50) / 1e6) if len(e2e) else None,
-            "e2e_p99_ms": float(np.percentile(e2e, 99) / 1e6) if len(e2e) else None,
+            "e2e_p50_ms": e2e["p50"],
+            "e2e_p99_ms": e2e["p99"],
             "hits": self.hits_sent,
             "midi_dropped": self.midi_dropped,
             "cores": dict(self.cores),
@@ -484,7 +490,7 @@ class Engine:
         header = {"source": str(getattr(self.source, "description", self.config.source)),
                   "model": str(getattr(self.estimator, "name", self.config.model)),
                   "backend": self.config.backend, "kit": self.config.kit,
-                  "fps": float(getattr(self.source, "fps", self.config.fps) or self.config.fps),
+                  "fps": self._source_fps(),
                   "threads": self.config.threads, "started_ns": self.started_ns}
         self._recorder = TraceRecorder(self.ring, path, header)
 
@@ -498,7 +504,3 @@ class Engine:
     @property
     def recording_path(self) -> str | None:
         return str(self._recorder.path) if self._recorder is not None else None
-
-    @property
-    def recorder_lost(self) -> int:
-        return self._recorder.lost if self._recorder is not None else 0

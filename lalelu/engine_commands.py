@@ -43,7 +43,8 @@ def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--player", help="calibration name (calibration/NAME.toml)")
     p.add_argument("--midi-port", default="lalelu drums", help="virtual output port name or an existing port")
     p.add_argument("--midi-backend", default="auto", choices=("auto", "alsa", "jack"))
-    p.add_argument("--cores", help="capture,inference cores to pin the threads to (default 0,1); 'none' to not pin")
+    p.add_argument("--cores", help="capture,inference cores to pin the threads to (default: the first two usable "
+                                   "cores); 'none' to not pin")
     p.add_argument("--fps", type=float, default=100.0, help="frame rate of the scripted drummer (default 100)")
 
 
@@ -74,7 +75,7 @@ def register_bench(bench_subparsers: argparse._SubParsersAction) -> None:
                    help=f"pose inference threads (default {DEFAULT_THREADS})")
     p.add_argument("--model", default="lightning")
     p.add_argument("--backend", default="litert")
-    p.add_argument("--cores", help="capture,inference cores (default 0,1)")
+    p.add_argument("--cores", help="capture,inference cores (default: the first two usable cores)")
     from lalelu.ui_commands import add_gui_argument
 
     add_gui_argument(p)

@@ -28,7 +28,7 @@ from typing import Callable, NamedTuple
 
 import rtmidi
 
-from lalelu.jack import INSTALL_HINT, alsa_sequencer_available, default_server_name, server_identity
+from lalelu.jack import INSTALL_HINT, alsa_sequencer_available, default_server_name, jack_running, server_identity
 
 DEFAULT_PORT = "lalelu drums"
 DEFAULT_CHANNEL = 9  # General MIDI drums: channel 10, 0-based
@@ -38,8 +38,6 @@ BACKENDS = ("alsa", "jack")
 BACKEND_ENV = "LALELU_MIDI_BACKEND"  # overrides backend="auto", like MIDO_BACKEND does for mido
 RETRY_S = 0.5  # how often a missing port is retried
 WATCH_S = 0.1  # how often a working port is checked (a dead JACK server swallows notes until then)
-# What the same ports are called in mido, for code that wants mido objects.
-MIDO_BACKENDS = {"alsa": "mido.backends.rtmidi/LINUX_ALSA", "jack": "mido.backends.rtmidi/UNIX_JACK"}
 
 _API = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
 _NOTE_ON = 0x90
@@ -83,7 +81,7 @@ def backend_problem(backend: str) -> str | None:
         return f"this python-rtmidi was built without {backend.upper()} support"
     if backend == "alsa" and not alsa_sequencer_available():
         return "no ALSA sequencer (/dev/snd/seq)"
-    if backend == "jack" and server_identity() is None:
+    if backend == "jack" and not jack_running():
         return f"no JACK server running (server {default_server_name()!r})"
     return None
 
@@ -94,25 +92,28 @@ def no_backend_message(backends: tuple[str, ...] = BACKENDS) -> str:
     return f"no MIDI backend: {reasons}; {hint}"
 
 
+def _client(kind: type, backend: str, name: str):
+    """A new rtmidi client (rtmidi.MidiOut or MidiIn) on `backend`; OSError when it cannot be opened."""
+    try:
+        return kind(_API[backend], name)
+    except rtmidi.RtMidiError as error:
+        raise OSError(f"{backend}: cannot open a MIDI client: {error}") from error
+
+
 def list_ports(backend: str) -> PortList:
     """Port names on one backend ("alsa" or "jack"); OSError saying why when the backend is unusable."""
     problem = backend_problem(backend)
     if problem is not None:
         raise OSError(f"{backend}: {problem}" + (f"; {_NO_SERVER_HINT}" if backend == "jack" else ""))
+    out = _client(rtmidi.MidiOut, backend, f"{CLIENT_NAME} ports")
     try:
-        out = rtmidi.MidiOut(_API[backend], f"{CLIENT_NAME} ports")
-    except rtmidi.RtMidiError as error:
-        raise OSError(f"{backend}: cannot open a MIDI client: {error}") from error
-    try:
-        inp = rtmidi.MidiIn(_API[backend], f"{CLIENT_NAME} ports")
-    except rtmidi.RtMidiError as error:
-        out.delete()
-        raise OSError(f"{backend}: cannot open a MIDI client: {error}") from error
-    try:
-        return PortList(outputs=out.get_ports(), inputs=inp.get_ports())
+        inp = _client(rtmidi.MidiIn, backend, f"{CLIENT_NAME} ports")
+        try:
+            return PortList(outputs=out.get_ports(), inputs=inp.get_ports())
+        finally:
+            inp.delete()
     finally:
         out.delete()
-        inp.delete()
 
 
 def list_all_ports(backend: str = "auto") -> dict[str, PortList | OSError]:
@@ -159,10 +160,7 @@ class _Connection:
         # The JACK server this client belongs to; a different identity later means it died (and maybe restarted).
         self.server = default_server_name() if backend == "jack" else None
         self.server_id = server_identity(self.server) if backend == "jack" else None
-        try:
-            self.out = rtmidi.MidiOut(_API[backend], client_name)
-        except rtmidi.RtMidiError as error:
-            raise OSError(f"{backend}: cannot open a MIDI client: {error}") from error
+        self.out = _client(rtmidi.MidiOut, backend, client_name)
         try:
             if virtual:
                 self.out.open_virtual_port(port)
@@ -182,7 +180,7 @@ class _Connection:
                 self.description = f"port {self.target!r} ({backend})"
                 if backend == "alsa":
                     # ALSA handles are not thread-safe: watch the target with a client of its own.
-                    self.probe = rtmidi.MidiOut(_API[backend], f"{client_name} probe")
+                    self.probe = _client(rtmidi.MidiOut, backend, f"{client_name} probe")
         except BaseException:
             self.out.delete()
             raise
@@ -255,7 +253,6 @@ class MidiOut:
         self._send_failure: str | None = None
         self._wake = threading.Event()
         self._closing = threading.Event()
-        self._closed = False
 
         self._connect()
         if strict and self._conn is None:
@@ -305,7 +302,7 @@ class MidiOut:
 
     @property
     def error(self) -> OSError | None:
-        """The last reason the port could not be opened (None while connected)."""
+        """Why the port was lost or could not be opened, the latest of these (None while connected)."""
         return self._error
 
     def poll_events(self) -> list[MidiEvent]:
@@ -330,9 +327,8 @@ class MidiOut:
 
     def close(self) -> None:
         """Send the pending note-offs, close the port and stop the threads."""
-        if self._closed:
+        if self._closing.is_set():
             return
-        self._closed = True
         self._closing.set()
         self._wake.set()
         self._offs.put(_STOP)
@@ -368,10 +364,12 @@ class MidiOut:
     def _connect(self) -> None:
         """Try each backend in turn; report the first success, or the failure when it is news."""
         problems = []
+        unusable = 0
         for backend in self.backends:
             problem = backend_problem(backend)
             if problem is not None:
                 problems.append(problem)
+                unusable += 1
                 continue
             self._serial += 1
             try:
@@ -386,7 +384,7 @@ class MidiOut:
             dropped = f" ({missed} note{'s' if missed != 1 else ''} dropped while disconnected)" if missed else ""
             self._report(True, f"connected: {conn.description}{dropped}")
             return
-        if all(backend_problem(name) for name in self.backends):
+        if unusable == len(self.backends):
             reason = no_backend_message(self.backends)
         else:
             reason = "; ".join(problems)

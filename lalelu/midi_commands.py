@@ -39,7 +39,7 @@ def format_ports(found: dict[str, PortList | OSError]) -> str:
 
 
 def run_ports(args: argparse.Namespace) -> int:
-    found = list_all_ports(getattr(args, "backend", "auto"))
+    found = list_all_ports(args.backend)
     print(format_ports(found))
     if all(isinstance(ports, OSError) for ports in found.values()):
         print(no_backend_message(tuple(found)))

@@ -7,9 +7,9 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-import numpy as np
-
 from lalelu.engine import Engine, EngineConfig
+from lalelu.report import summarize_ns
+from lalelu.trace import TraceCursor
 
 
 def _ms(value: float | None) -> str:
@@ -27,16 +27,11 @@ class _Collector:
     """Reads the engine's ring once a second to keep every end-to-end latency for the summary."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.seq = 0  # the ring is the engine's own: from its first record
+        self._cursor = TraceCursor(engine.ring, 0)  # the ring is the engine's own: from its first record
         self.e2e_ns: list[int] = []
-        self.lost = 0
 
     def drain(self) -> None:
-        new_seq, records = self.engine.ring.read_since(self.seq)
-        self.lost += (new_seq - self.seq) - len(records)
-        self.seq = new_seq
-        self.e2e_ns.extend(r.t_sent - r.t_capture for r in records if not r.dropped and r.t_sent)
+        self.e2e_ns.extend(r.t_sent - r.t_capture for r in self._cursor.read() if not r.dropped and r.t_sent)
 
 
 def cores_text(stats: dict[str, Any]) -> str:
@@ -53,16 +48,15 @@ def cores_text(stats: dict[str, Any]) -> str:
 
 def summary_lines(engine: Engine, collector: _Collector, elapsed_s: float, reason: str) -> list[str]:
     stats = engine.stats()
-    e2e = np.array(collector.e2e_ns, np.float64) / 1e6
+    e2e = summarize_ns(collector.e2e_ns)
     played = stats["frames"]
     total = played + stats["drops"]
     lines = [f"stopped: {reason}",
              f"played {played} frames in {elapsed_s:.1f} s ({played / max(elapsed_s, 1e-9):.1f} fps), "
              f"dropped {stats['drops']} ({100 * stats['drops'] / max(total, 1):.2f} %)"]
-    if len(e2e):
-        p50, p99 = np.percentile(e2e, [50, 99])
-        lines.append(f"end-to-end latency (frame ready -> MIDI sent): p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-                     f"max {e2e.max():.1f} ms, jitter (std) {e2e.std():.2f} ms")
+    if e2e["n"]:
+        lines.append(f"end-to-end latency (frame ready -> MIDI sent): p50 {e2e['p50']:.1f} ms, "
+                     f"p99 {e2e['p99']:.1f} ms, max {e2e['max']:.1f} ms, jitter (std) {e2e['std']:.2f} ms")
     lines.append(f"hits sent: {stats['hits']}" + (f" ({stats['midi_dropped']} more dropped: no MIDI port at the time)"
                                                    if stats["midi_dropped"] else ""))
     lines.append(f"cores: {cores_text(stats)}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any, Iterable
 
 import numpy as np
 
-from lalelu.trace import TraceRecord
+from lalelu.errors import LaleluError
+from lalelu.trace import TraceRecord, read_trace
 
 # Stages in the order a frame passes them; each is a subtraction of two stamps of the same record.
 STAGES: tuple[tuple[str, str], ...] = (
@@ -53,7 +55,7 @@ def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
     stages = {name: summarize_ns(v) for name, v in stage_ns(records).items()}
     ordered = sorted(records, key=lambda r: r.index)
     caps = np.array([r.t_capture for r in ordered], np.int64)
-    intervals = np.diff(caps) if len(caps) > 1 else np.zeros(0, np.int64)
+    intervals = np.diff(caps)  # empty for fewer than two frames
     drops = sum(1 for r in records if r.dropped)
     return {
         "frames": len(records),
@@ -68,7 +70,7 @@ def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
     }
 
 
-def _fmt(v: float | int | None) -> str:
+def fmt_ms(v: float | int | None) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
@@ -82,13 +84,14 @@ def format_report(stats: dict[str, Any], header: dict[str, Any] | None = None) -
                  f"dropped {stats['drops']} ({100 * stats['drop_fraction']:.2f} %), hits {stats['hits']}")
     lines.append("")
     lines.append(f"{'stage (ms)':<12}{'p50':>9}{'p90':>9}{'p99':>9}{'max':>9}{'jitter':>9}   what")
+
+    def row(label: str, s: dict[str, Any], what: str) -> str:
+        return f"{label:<12}" + "".join(f"{fmt_ms(s[k]):>9}" for k in ("p50", "p90", "p99", "max", "std")) + f"   {what}"
+
     for name, what in STAGES:
-        s = stats["stages"][name]
-        lines.append(f"{name:<12}{_fmt(s['p50']):>9}{_fmt(s['p90']):>9}{_fmt(s['p99']):>9}"
-                     f"{_fmt(s['max']):>9}{_fmt(s['std']):>9}   {what}")
+        lines.append(row(name, stats["stages"][name], what))
     fi = stats["frame_interval"]
-    lines.append(f"{'interval':<12}{_fmt(fi['p50']):>9}{_fmt(fi['p90']):>9}{_fmt(fi['p99']):>9}"
-                 f"{_fmt(fi['max']):>9}{_fmt(fi['std']):>9}   frame-to-frame capture interval (mean {_fmt(fi['mean'])})")
+    lines.append(row("interval", fi, f"frame-to-frame capture interval (mean {fmt_ms(fi['mean'])})"))
     lines.append("jitter = standard deviation")
     return "\n".join(lines)
 
@@ -137,11 +140,6 @@ def plot_trace(records: list[TraceRecord], out_path: str | os.PathLike, title: s
 
 def report_main(path: str, plot: str | None = None, as_json: bool = False) -> int:
     """`lalelu report FILE [--plot OUT.png] [--json]`."""
-    import json
-
-    from lalelu.errors import LaleluError
-    from lalelu.trace import read_trace
-
     header, records = read_trace(path)
     if not records:
         raise LaleluError(f"{path} holds no trace records (the run ended before its first frame)")

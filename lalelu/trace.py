@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from lalelu.errors import LaleluError
+
 TRACE_FORMAT = 1
 
 
@@ -52,7 +54,7 @@ class TraceRecord:
         if self.keypoints is not None:
             out["kp"] = np.round(np.asarray(self.keypoints, dtype=np.float64), 2).tolist()
         if self.hits:
-            out["hits"] = [_hit_to_json(h) for h in self.hits]
+            out["hits"] = [dataclasses.asdict(h) for h in self.hits]
         return out
 
     @classmethod
@@ -71,12 +73,6 @@ class TraceRecord:
         )
 
 
-def _hit_to_json(hit: Any) -> dict[str, Any]:
-    if dataclasses.is_dataclass(hit):
-        return dataclasses.asdict(hit)
-    return {name: getattr(hit, name) for name in ("drum", "note", "velocity", "channel", "t_ns", "limb")}
-
-
 def _hit_from_json(obj: dict[str, Any]) -> Any:
     from lalelu.gestures.detector import Hit  # imported late: reading a trace needs no detector otherwise
 
@@ -89,7 +85,8 @@ class TraceRing:
 
     append() is a couple of assignments: it never blocks and never waits on a reader. A reader
     that falls more than `capacity` records behind loses the oldest ones; read_since() tells it
-    how many through the sequence numbers (new_seq - seq - len(records) were lost).
+    how many through the sequence numbers (new_seq - seq - len(records) were lost), and a
+    TraceCursor keeps that count for it.
     """
 
     def __init__(self, capacity: int = 2000) -> None:
@@ -128,6 +125,22 @@ class TraceRing:
         return self.read_since(max(0, end - n))[1]
 
 
+class TraceCursor:
+    """A reader's place in a ring: read() returns the records appended since the last read, and
+    `lost` counts those the ring overwrote before they were read."""
+
+    def __init__(self, ring: TraceRing, seq: int | None = None) -> None:
+        self.ring = ring
+        self.seq = ring.seq if seq is None else seq  # None: from now on
+        self.lost = 0
+
+    def read(self) -> list[TraceRecord]:
+        new_seq, records = self.ring.read_since(self.seq)
+        self.lost += (new_seq - self.seq) - len(records)
+        self.seq = new_seq
+        return records
+
+
 class TraceRecorder:
     """Writes every record of a ring to a JSON Lines trace file, off the hot path.
 
@@ -139,9 +152,7 @@ class TraceRecorder:
 
     def __init__(self, ring: TraceRing, path: str | os.PathLike, header: dict[str, Any],
                  poll_s: float = 0.1, fsync_s: float = 1.0) -> None:
-        self.ring = ring
         self.path = Path(path)
-        self.lost = 0
         self.written = 0
         self._poll_s = poll_s
         self._fsync_s = fsync_s
@@ -152,15 +163,17 @@ class TraceRecorder:
                           "choose a writable path for --record") from exc
         self._file.write(json.dumps({"lalelu_trace": TRACE_FORMAT, **header}) + "\n")
         self._file.flush()
-        self._seq = ring.seq  # record from now on
+        self._cursor = TraceCursor(ring)  # record from now on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lalelu-recorder", daemon=True)
         self._thread.start()
 
+    @property
+    def lost(self) -> int:
+        return self._cursor.lost
+
     def _drain(self) -> None:
-        new_seq, records = self.ring.read_since(self._seq)
-        self.lost += (new_seq - self._seq) - len(records)
-        self._seq = new_seq
+        records = self._cursor.read()
         if records:
             self._file.write("".join(json.dumps(r.to_json(), separators=(",", ":")) + "\n" for r in records))
             self._file.flush()
@@ -194,8 +207,6 @@ def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecor
     except OSError as exc:
         raise OSError(f"cannot read the trace file {path}: {exc.strerror}") from exc
     lines = text.splitlines()
-    from lalelu.errors import LaleluError
-
     if not lines:
         raise LaleluError(f"{path} is empty: record a trace with `lalelu run --record FILE`")
     try:

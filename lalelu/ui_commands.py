@@ -46,7 +46,8 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from lalelu.bench_pipeline import bench_config, pipeline_results, scripted_hits_of
+    from lalelu.bench_pipeline import bench_config, bench_midi_port, pipeline_results, scripted_hits_of
+    from lalelu.trace import TraceCursor
     from lalelu.ui.app import check_display
     from lalelu.ui.engine_process import EngineProcess
     from lalelu.ui.settings import UiSettings
@@ -59,65 +60,46 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
         # The benchmark needs the window's work (drawing, plots, snapshots), not a screen to show it on.
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         notes.append("no display: the window is drawn offscreen (QT_QPA_PLATFORM=offscreen), with all its work")
-    jack = None
-    midi_port: str | None = "lalelu bench" if midi else None
-    if midi:
-        from lalelu.jack import ensure_jack_server
-
+    with bench_midi_port(midi, notes) as midi_port:
+        engine = EngineProcess(bench_config(fps, model, backend, threads, midi_port, cores))   # as the app runs it
+        app = QApplication.instance() or QApplication([sys.argv[0]])
+        settings = UiSettings(source="synthetic", model=model, backend=backend, midi_port=midi_port or "off")
+        window = MainWindow(engine_factory=lambda _settings: engine, settings=settings, ui_fps=ui_fps,
+                            remember=False)
+        window.resize(1240, 780)
+        window.show()
+        for _ in range(5):   # the first layout and paint (fonts, plot items) happen before the engine plays
+            app.processEvents()
+        records: list = []
         try:
-            jack = ensure_jack_server(notify=notes.append)
-        except OSError as exc:
-            notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
-            midi_port = None
-    engine = EngineProcess(bench_config(fps, model, backend, threads, midi_port, cores))   # as the app runs it
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    settings = UiSettings(source="synthetic", model=model, backend=backend, midi_port=midi_port or "off")
-    window = MainWindow(engine_factory=lambda _settings: engine, settings=settings, ui_fps=ui_fps,
-                        remember=False)
-    window.resize(1240, 780)
-    window.show()
-    for _ in range(5):   # the first layout and paint (fonts, plot items) happen before the engine plays
-        app.processEvents()
-    records: list = []
-    state = {"seq": 0, "lost": 0}
-
-    def collect() -> None:
-        new_seq, got = engine.ring.read_since(state["seq"])
-        state["lost"] += (new_seq - state["seq"]) - len(got)
-        state["seq"] = new_seq
-        records.extend(got)
-
-    try:
-        if not window.start_engine():
-            raise OSError(window.error)
-        state["seq"] = engine.ring.seq
-        collector = QTimer()
-        collector.timeout.connect(collect)
-        collector.start(200)
-        # Qt's own loop, as in the app (it sleeps between events); quits early if the engine stops.
-        QTimer.singleShot(int(seconds * 1000), app.quit)
-        watchdog = QTimer()
-        watchdog.timeout.connect(lambda: None if engine.running else app.quit())
-        watchdog.start(500)
-        app.exec()
-        watchdog.stop()
-        collector.stop()
-        redraws = window.redraws
-        window.timer.stop()
-        source, stats = engine.source, engine.stats()
-        engine.stop()
-        collect()
-        scripted = scripted_hits_of(source, max((r.t_capture for r in records), default=0))
-    finally:
-        window.stop_engine()
-        window.close()
-        window.deleteLater()
-        app.processEvents()
-        if jack is not None:
-            jack.stop()
+            if not window.start_engine():
+                raise OSError(window.error)
+            cursor = TraceCursor(engine.ring)
+            collector = QTimer()
+            collector.timeout.connect(lambda: records.extend(cursor.read()))
+            collector.start(200)
+            # Qt's own loop, as in the app (it sleeps between events); quits early if the engine stops.
+            QTimer.singleShot(int(seconds * 1000), app.quit)
+            watchdog = QTimer()
+            watchdog.timeout.connect(lambda: None if engine.running else app.quit())
+            watchdog.start(500)
+            app.exec()
+            watchdog.stop()
+            collector.stop()
+            redraws = window.redraws
+            window.timer.stop()
+            source, stats = engine.source, engine.stats()
+            engine.stop()
+            records.extend(cursor.read())
+            scripted = scripted_hits_of(source, max((r.t_capture for r in records), default=0))
+        finally:
+            window.stop_engine()
+            window.close()
+            window.deleteLater()
+            app.processEvents()
     notes.extend(engine.messages())
-    if state["lost"]:
-        notes.append(f"the benchmark lost {state['lost']} trace records")
+    if cursor.lost:
+        notes.append(f"the benchmark lost {cursor.lost} trace records")
     results = pipeline_results(records, scripted, fps)
     results.update(cores=stats["cores"], realtime=stats["realtime"], threads=threads, midi=midi_port is not None,
                    ui_redraws_per_s=redraws / seconds)

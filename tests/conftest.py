@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
-from lalelu.jack import JackServer
-
-
-def require_jackd() -> None:
-    if shutil.which("jackd") is None:
-        pytest.fail("jackd not found on PATH: the MIDI tests need a real JACK server; `apt-get install jackd2`")
+from lalelu.jack import JackServer, jackd_path
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +17,10 @@ def jack_server() -> Iterator[JackServer]:
     It has a name of its own, and JACK_DEFAULT_SERVER points at it, so every JACK client this process
     opens (rtmidi, mido, jack_lsp/jack_connect run from here) uses it and a user's own server is left alone.
     """
-    require_jackd()
+    try:
+        jackd_path()
+    except OSError as error:
+        pytest.fail(f"the MIDI tests need a real JACK server: {error}")
     name = f"lalelu-test-{os.getpid()}"
     previous = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = name

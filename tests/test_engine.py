@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +59,6 @@ def test_every_frame_is_traced_once_and_the_newest_frame_wins(estimator) -> None
     for r in played:  # every stage stamped, in order
         assert r.t_capture <= r.t_infer_start <= r.t_infer_end <= r.t_detect <= r.t_sent
         assert r.keypoints is not None and r.keypoints.shape == (17, 3)
-    # the engine always plays the newest frame: a played frame's successor was captured after inference started
     assert latest is not None and latest[1].shape == (480, 640, 3)
     assert stats["cores"] == {"capture": 0, "inference": 1} or len(os.sched_getaffinity(0)) < 2
     assert stats["frames"] > 0 and stats["e2e_p50_ms"] is not None and stats["e2e_p50_ms"] > 0
@@ -94,12 +95,20 @@ class Receiver:
         return [(int(f[0]), [int(b) for b in f[1:]]) for f in (line.split() for line in out.splitlines())]
 
 
-def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackServer, estimator) -> None:
-    config = EngineConfig(source="synthetic", fps=MIDI_FPS, midi_backend="jack", loop=True)
-    engine = Engine(config, estimator=estimator)
+@contextlib.contextmanager
+def playing(estimator, fps: float) -> Iterator[Engine]:
+    """The scripted drummer, looping, played to the test's JACK server; connected on entry, stopped on exit."""
+    engine = Engine(EngineConfig(source="synthetic", fps=fps, midi_backend="jack", loop=True), estimator=estimator)
     engine.start()
     try:
         assert engine.midi.wait_connected(5.0), engine.midi.status
+        yield engine
+    finally:
+        engine.stop()
+
+
+def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackServer, estimator) -> None:
+    with playing(estimator, MIDI_FPS) as engine:
         receiver = Receiver()
         t_listen = time.monotonic_ns()
         time.sleep(7.0)
@@ -107,8 +116,6 @@ def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackS
         engine.stop()
         time.sleep(0.2)  # the last messages cross JACK
         received = receiver.close()
-    finally:
-        engine.stop()
     period_ns = int(1e9 / MIDI_FPS)
     jack_ns = int(jack_server.period_s * 1e9)
     records = all_records(engine)
@@ -160,31 +167,27 @@ def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackS
 
 
 def test_killing_jack_during_play_is_survived_and_play_resumes(jack_server: JackServer, estimator) -> None:
-    config = EngineConfig(source="synthetic", fps=FPS, midi_backend="jack", loop=True)
-    engine = Engine(config, estimator=estimator)
-    engine.start()
     try:
-        assert engine.midi.wait_connected(5.0), engine.midi.status
-        time.sleep(2.5)
-        sent_before = engine.hits_sent
-        assert sent_before > 0
-        jack_server.kill()  # as a crash would
-        time.sleep(3.0)
-        frames_while_down = engine.frames_processed
-        messages = " ".join(engine.messages())
-        assert engine.running, "the engine must keep playing without MIDI"
-        assert "JACK server" in messages and "gone" in messages, messages
-        assert not engine.midi.connected and "JACK server" in engine.stats()["midi"]
-        assert engine.midi_dropped > 0  # hits played while JACK was down were dropped, and counted
-        jack_server.start()
-        assert engine.midi.wait_connected(10.0), engine.midi.status
-        sent_back = engine.hits_sent
-        time.sleep(3.0)
-        assert engine.hits_sent > sent_back, "hits are sent again once JACK is back"
-        assert engine.frames_processed > frames_while_down
-        assert "connected" in engine.stats()["midi"]
+        with playing(estimator, FPS) as engine:
+            time.sleep(2.5)
+            sent_before = engine.hits_sent
+            assert sent_before > 0
+            jack_server.kill()  # as a crash would
+            time.sleep(3.0)
+            frames_while_down = engine.frames_processed
+            messages = " ".join(engine.messages())
+            assert engine.running, "the engine must keep playing without MIDI"
+            assert "JACK server" in messages and "gone" in messages, messages
+            assert not engine.midi.connected and "JACK server" in engine.stats()["midi"]
+            assert engine.midi_dropped > 0  # hits played while JACK was down were dropped, and counted
+            jack_server.start()
+            assert engine.midi.wait_connected(10.0), engine.midi.status
+            sent_back = engine.hits_sent
+            time.sleep(3.0)
+            assert engine.hits_sent > sent_back, "hits are sent again once JACK is back"
+            assert engine.frames_processed > frames_while_down
+            assert "connected" in engine.stats()["midi"]
     finally:
-        engine.stop()
         if not jack_server.running:
             jack_server.start()
 
@@ -259,8 +262,8 @@ def test_bench_pipeline_json(jack_server: JackServer) -> None:
     import json
 
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, "-m", "lalelu", "bench", "pipeline", "--seconds", "3", "--fps", str(FPS),
-                           "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(lalelu_command("bench", "pipeline", "--seconds", "3", "--fps", str(FPS), "--json"),
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert {"frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra"} <= set(result)

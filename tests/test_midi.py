@@ -26,6 +26,7 @@ from lalelu.midi import (
 )
 from lalelu.midi_commands import register
 
+
 class Receiver:
     """A JACK MIDI input (python-rtmidi, decoded with mido): connected to an existing port (source) or a
     virtual port of its own. (mido names its local port after the source, and JACK then fails to connect

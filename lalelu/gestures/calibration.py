@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lalelu.errors import LaleluError
-from lalelu.gestures.kit import Kit, Thresholds, find_key_line
+from lalelu.gestures.kit import Kit, Thresholds, key_error
 from lalelu.pose.keypoints import KP
 
 CALIBRATION_FORMAT = 1
@@ -91,7 +91,7 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
     """neutral: frames of the player standing still; zone_strokes: per hand zone, frames of a few strokes."""
     from lalelu.gestures.detector import Detector   # the detector finds the strokes' bottoms
 
-    calibration_path(player)
+    calibration_path(player)                        # refuses a bad player name before any work
     width, ratio = neutral_pose(neutral, kit.thresholds.min_score)
     # listen with half the kit's thresholds: a soft player's strokes must count too
     th = kit.thresholds
@@ -195,10 +195,7 @@ def load_calibration(player_or_path: str | Path) -> Calibration:
     lines = text.splitlines()
 
     def fail(table: str, key: str, why: str) -> LaleluError:
-        line = find_key_line(lines, table, key)
-        where = f"{path}:{line}" if line else str(path)
-        return LaleluError(f"{where}: key '{table + '.' if table else ''}{key}': {why}; "
-                           f"run `lalelu calibrate --player {p.stem}` again")
+        return key_error(str(path), lines, table, key, f"{why}; run `lalelu calibrate --player {p.stem}` again")
 
     try:
         data = tomllib.loads(text)
@@ -212,7 +209,7 @@ def load_calibration(player_or_path: str | Path) -> Calibration:
         v = d.get(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise fail(table, key, f"expected a number, got {v!r}")
-        if not lo <= v <= hi or math.isnan(v):
+        if not lo <= v <= hi:         # NaN too
             raise fail(table, key, f"{v} is out of range [{lo}, {hi}]")
         return float(v)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 from lalelu.errors import LaleluError
 from lalelu.gestures.kit import Kit, Thresholds, load_kit
@@ -97,15 +97,6 @@ def replay_command(args: argparse.Namespace) -> int:
 
 # --- calibrate -----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class _CalHit:   # the fields of lalelu.sources.script.ScriptedHit
-    t_s: float
-    drum: str
-    note: int
-    limb: str
-    velocity: int
-
-
 class CalibrationScript:
     """What the scripted drummer plays for `calibrate --source synthetic`: still, then a few strokes per zone."""
 
@@ -113,6 +104,8 @@ class CalibrationScript:
     tempo = 100.0
 
     def __init__(self, kit: Kit, neutral_s: float, zone_s: float, strokes: int = 4):
+        from lalelu.sources.script import ScriptedHit
+
         self.kit = kit
         hits = []
         for i, zone in enumerate(kit.hand_zones):
@@ -120,7 +113,8 @@ class CalibrationScript:
             limb = "right_hand" if zone.center[0] < 0.0 else "left_hand"   # no hand crosses the body
             step = (zone_s - 1.0) / strokes
             for k in range(strokes):
-                hits.append(_CalHit(round(start + 0.7 + k * step, 6), zone.name, zone.note, limb, 70 + 10 * (k % 3)))
+                t_s = round(start + 0.7 + k * step, 6)
+                hits.append(ScriptedHit(t_s, zone.name, zone.note, limb, 70 + 10 * (k % 3)))
         self.hits = hits
         self.duration = neutral_s + len(kit.hand_zones) * zone_s
 

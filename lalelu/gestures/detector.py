@@ -6,8 +6,9 @@ the camera and as the player moves. A stroke arms when the limb comes down fast 
 speed passes an on-threshold) and far enough; it fires once the speed over the last two frames has fallen
 below a share of that peak and the predicted bottom is at most half a frame away. The bottom is where the
 fitted downward speed reaches zero: of a cubic through the whole descent (smooth strokes) and of a
-parabola through the last few samples (sharp stops), the earlier. Hit.t_ns is that estimate, so a hit is
-emitted on the frame of the bottom or the next one. Hysteresis (the limb must rise again, or move
+parabola through the last few samples (sharp stops), the earlier. Hit.t_ns is that estimate; a hit is
+emitted on the frame of the bottom or the next one, and under keypoint noise up to three frames after it
+(`lalelu bench gestures` counts those as late). Hysteresis (the limb must rise again, or move
 sideways to another drum, before its next hit) and a refractory time keep one stroke to one hit. Against
 keypoint flicker: low scores count as missing, a one-frame spike is replaced by its neighbours' median,
 and a jump no limb makes in a frame is ignored unless it persists for three frames. The feet are muted
@@ -59,11 +60,13 @@ class Hit:
 class _Body:
     """The moving body frame: shoulder midpoint and scale, smoothed, plus how fast the body travels."""
 
-    __slots__ = ("ox", "oy", "scale", "valid", "t_seen", "hist", "moving_until", "torso_ratio", "min_score")
+    __slots__ = ("ox", "oy", "scale", "valid", "t_seen", "hist", "moving_until", "torso_ratio", "min_score",
+                 "motion_limit")
 
-    def __init__(self, torso_ratio: float, min_score: float):
+    def __init__(self, torso_ratio: float, min_score: float, motion_limit: float):
         self.torso_ratio = torso_ratio
         self.min_score = min_score
+        self.motion_limit = motion_limit     # shoulder widths per second of travel that mute the feet
         self.valid = False
         self.ox = self.oy = 0.0
         self.scale = 1.0
@@ -71,7 +74,7 @@ class _Body:
         self.hist: list[tuple[float, float, float, float]] = []   # (t, ox, oy, log scale), short
         self.moving_until = -1.0
 
-    def update(self, t: float, rows: list, motion_limit: float) -> bool:
+    def update(self, t: float, rows: list) -> bool:
         ls, rs = rows[_L_SHOULDER], rows[_R_SHOULDER]
         ms = self.min_score
         if ls[2] < ms or rs[2] < ms:
@@ -113,7 +116,7 @@ class _Body:
             # the body's own travel (shoulder widths per second) and zoom (walking in or out, turning)
             travel = math.hypot(self.ox - ox0, self.oy - oy0) / self.scale / span
             zoom = abs(math.log(self.scale) - ls0) / span
-            if travel > motion_limit or zoom > _ZOOM_LIMIT:
+            if travel > self.motion_limit or zoom > _ZOOM_LIMIT:
                 self.moving_until = t + _FEET_MUTE_S
         return True
 
@@ -121,12 +124,13 @@ class _Body:
 class _Limb:
     """One wrist or ankle: its recent heights, and the state of the stroke it is in."""
 
-    __slots__ = ("name", "index", "foot", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
+    __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
                  "v", "v_max", "t_pred", "last_zone")
 
-    def __init__(self, name: str, index: int, foot: str | None, on_speed: float, min_travel: float):
-        self.name, self.index, self.foot = name, index, foot
+    def __init__(self, name: str, index: int, foot_zone: Zone | None, on_speed: float, min_travel: float):
+        self.name, self.index = name, index
+        self.foot_zone = foot_zone   # the zone a foot plays; None for a hand (it plays the nearest hand zone)
         self.on_speed, self.min_travel = on_speed, min_travel
         self.ts: list[float] = []
         self.xs: list[float] = []
@@ -157,7 +161,8 @@ class _Limb:
 
 
 class Detector:
-    """Feed one frame's keypoints per call; get back the hits whose bottom is now (or one frame ago)."""
+    """Feed one frame's keypoints per call; get back the hits whose bottom was just passed: usually on the
+    frame after the bottom, up to three frames after it for a stroke the fits see late."""
 
     def __init__(self, kit: Kit, calibration=None, fps: float = 100.0):
         if calibration is not None:
@@ -165,7 +170,6 @@ class Detector:
         self.kit = kit
         self.fps = float(fps)
         th = kit.thresholds
-        self._th = th
         self._min_score = th.min_score
         self._release = th.release
         self._rearm = th.rearm_travel
@@ -177,19 +181,20 @@ class Detector:
         self._recent = 2 if self.fps >= 60.0 else 1
         self._quad = 5 if self.fps >= 60.0 else 4
         self._spike = _SPIKE * max(1.0, 100.0 / self.fps)
+        self._max_gap = _MAX_GAP_FRAMES / self.fps
         half = (self._smooth - 1) * 0.5
         norm = sum((i - half) ** 2 for i in range(self._smooth))
         self._slope_w = tuple((i - half) / norm for i in range(self._smooth))
-        self._body = _Body(th.torso_ratio, th.min_score)
+        self._body = _Body(th.torso_ratio, th.min_score, th.body_motion_speed)
         limbs = [
             _Limb("right_hand", KP["right_wrist"], None, th.hand_on_speed, th.hand_min_travel),
             _Limb("left_hand", KP["left_wrist"], None, th.hand_on_speed, th.hand_min_travel),
         ]
         for foot in ("right", "left"):
-            if kit.foot_zone(foot) is not None:
-                limbs.append(_Limb(f"{foot}_foot", KP[f"{foot}_ankle"], foot, th.foot_on_speed, th.foot_min_travel))
+            zone = kit.foot_zone(foot)
+            if zone is not None:
+                limbs.append(_Limb(f"{foot}_foot", KP[f"{foot}_ankle"], zone, th.foot_on_speed, th.foot_min_travel))
         self._limbs = limbs
-        self._foot_zone = {foot: kit.foot_zone(foot) for foot in ("left", "right")}
         self._hand_zones = [(z, z.center[0], z.center[1]) for z in kit.zones if z.center is not None]
 
     def reset(self) -> None:
@@ -201,7 +206,7 @@ class Detector:
         t = t_ns * 1e-9
         rows = keypoints.tolist() if hasattr(keypoints, "tolist") else keypoints
         body = self._body
-        if not body.update(t, rows, self._th.body_motion_speed):
+        if not body.update(t, rows):
             for limb in self._limbs:
                 if limb.n:
                     limb.reset()
@@ -210,7 +215,7 @@ class Detector:
         feet_muted = t < body.moving_until
         for limb in self._limbs:
             hit = self._step(limb, t, rows[limb.index], body)
-            if hit is not None and not (limb.foot and feet_muted):
+            if hit is not None and not (feet_muted and limb.foot_zone is not None):
                 hits.append(hit)
         return hits
 
@@ -221,7 +226,7 @@ class Detector:
             if limb.armed and limb.t_pred and t - 1.5 / self.fps <= limb.t_pred <= t + 0.5 / self.fps:
                 # lost at the bottom of an armed stroke whose bottom was predicted for about now: play it
                 return self._fire(limb, t, limb.t_pred, limb.xs[-1], limb.ys[-1])
-            if limb.n and t - limb.t_last > _MAX_GAP_FRAMES / self.fps:
+            if limb.n and t - limb.t_last > self._max_gap:
                 limb.reset()
             return None
         inv = 1.0 / body.scale
@@ -232,7 +237,7 @@ class Detector:
             dt = t - limb.t_last
             if dt <= 0.0:
                 return None
-            if dt > _MAX_GAP_FRAMES / self.fps:
+            if dt > self._max_gap:
                 limb.reset()
             elif math.hypot(x - xs[-1], y - ys[-1]) > min(self._max_step, _FLICKER_JUMP / dt + 2.0 * limb.v_max) * dt:
                 # faster than an arm moves: a flicker; only believe it if it stays (three frames that agree),
@@ -355,9 +360,8 @@ class Detector:
         speed = limb.peak
         limb.peak = 0.0
         limb.top = math.inf
-        if limb.foot is not None:
-            zone = self._foot_zone[limb.foot]
-        else:
+        zone = limb.foot_zone
+        if zone is None:
             zone = _nearest(self._hand_zones, x, y, limb.last_zone)
             limb.last_zone = zone
         if zone is None:

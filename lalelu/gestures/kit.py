@@ -40,8 +40,8 @@ class Thresholds:
     hand_min_travel: float = 0.12   # ... and the wrist must have come down at least this far
     foot_on_speed: float = 5.5
     foot_min_travel: float = 0.08
-    release: float = 0.35           # a hit fires once the downward speed falls below release * peak ...
-    rearm_travel: float = 0.05      # ... and the next one needs the limb to rise this far first
+    release: float = 0.35           # without a clear bottom, a hit fires once the speed falls below release * peak
+    rearm_travel: float = 0.05      # after a hit the limb must rise this far (or move sideways) before the next
     refractory_ms: float = 60.0     # no second hit from one limb within this time
     max_speed: float = 40.0         # a faster jump between frames is a keypoint flicker, not motion
     body_motion_speed: float = 0.8  # feet are muted while the body travels faster than this (walking)
@@ -141,10 +141,7 @@ class _KitReader:
         self.source = source
 
     def fail(self, table: str, key: str, why: str) -> LaleluError:
-        line = find_key_line(self.lines, table, key)
-        where = f"{self.source}:{line}" if line else self.source
-        full = f"{table}.{key}" if table and key else (table or key)
-        return LaleluError(f"{where}: key '{full}': {why}")
+        return key_error(self.source, self.lines, table, key, why)
 
     def number(self, table: str, d: dict, key: str, default: float, lo: float, hi: float) -> float:
         if key not in d:
@@ -259,6 +256,14 @@ class _KitReader:
         if curve.max_velocity < curve.min_velocity:
             raise self.fail("velocity", "max_velocity", f"must be at least min_velocity ({curve.min_velocity})")
         return curve
+
+
+def key_error(source: str, lines: list[str], table: str, key: str, why: str) -> LaleluError:
+    """The error for a bad value in a TOML file (kit or calibration): names the file, line and key."""
+    line = find_key_line(lines, table, key)
+    where = f"{source}:{line}" if line else source
+    full = f"{table}.{key}" if table and key else (table or key)
+    return LaleluError(f"{where}: key '{full}': {why}")
 
 
 def find_key_line(lines: list[str], table: str, key: str) -> int | None:

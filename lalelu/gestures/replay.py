@@ -15,6 +15,7 @@ from lalelu.errors import LaleluError
 from lalelu.gestures.detector import Detector, Hit
 from lalelu.gestures.kit import Kit
 from lalelu.pose.keypoints import KP
+from lalelu.trace import read_trace
 
 
 @dataclass
@@ -32,8 +33,6 @@ class Replay:
 
 
 def replay_trace(path: str | Path, kit: Kit, calibration=None, fps: float | None = None) -> Replay:
-    from lalelu.trace import read_trace
-
     header, records = read_trace(path)
     frames = [(r.t_capture, r.keypoints) for r in records if r.keypoints is not None and not r.dropped]
     if not frames:

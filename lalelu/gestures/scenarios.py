@@ -89,7 +89,7 @@ def _late_ease(u: float) -> float:
 class _HandPath:
     """Piecewise trajectory of one wrist through its strokes (body units)."""
 
-    def __init__(self, kit: Kit, strokes: list[Stroke], limb: str, end: float, shape: str = "cosine"):
+    def __init__(self, kit: Kit, strokes: list[Stroke], limb: str, shape: str = "cosine"):
         self.rest = _REST[limb]
         self.segments: list[tuple[float, float, tuple[float, float], tuple[float, float], float]] = []
         strokes = sorted(strokes, key=lambda s: s.t)
@@ -109,7 +109,6 @@ class _HandPath:
             self.segments.append((t_top, s.t, top, bottom, 1.0 if shape == "cosine" else 2.0))   # the stroke
             prev_t, prev_p = s.t, bottom
         self.segments.append((prev_t, prev_t + 0.6, prev_p, self.rest, 0.0))    # arms down, unhurried
-        self.end_p = self.rest
 
     def at(self, t: float) -> tuple[float, float]:
         for t0, t1, p0, p1, kind in self.segments:
@@ -117,9 +116,7 @@ class _HandPath:
                 u = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
                 s = _late_ease(u) if kind == 2.0 else _cos_ease(u)
                 return p0[0] + (p1[0] - p0[0]) * s, p0[1] + (p1[1] - p0[1]) * s
-        if self.segments and t > self.segments[-1][1]:
-            return self.end_p
-        return self.segments[0][2] if self.segments else self.rest
+        return self.rest        # before the first segment or after the last one
 
 
 class _FootPath:
@@ -228,7 +225,7 @@ def build(name: str, kit: Kit, strokes: list[Stroke], duration: float, noise: st
     motion = motion or Motion()
     sigma = NOISE_LEVELS[noise]
     rng = np.random.default_rng([seed, sum(map(ord, name)), int(sigma * 1000)])
-    hands = {h: _HandPath(kit, [s for s in strokes if s.limb == h], h, duration, shape)
+    hands = {h: _HandPath(kit, [s for s in strokes if s.limb == h], h, shape)
              for h in ("right_hand", "left_hand")}
     feet = {f: _FootPath(kit, [s for s in strokes if s.limb == f]) for f in ("right_foot", "left_foot")}
     extra: dict = {"dropouts": {}, "flickers": {}}

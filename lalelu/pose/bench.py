@@ -19,9 +19,6 @@ import numpy as np
 
 from lalelu.errors import LaleluError
 
-COLUMNS = ("model", "backend", "threads", "pinned", "cores", "load_s", "first_ms", "mean_ms", "p50_ms",
-           "p99_ms", "min_ms", "max_ms", "std_ms")
-
 
 def pinned_cores(threads: int) -> set[int]:
     """The last `threads` cores: core 0 keeps the rest of the system (and the capture thread in the engine)."""

@@ -62,23 +62,19 @@ def cmd_models_list(args) -> int:
 
 
 def _frames(path: Path, max_frames: int):
+    """(index, BGR image, fps) of an image (fps 0) or of a video's frames, decoded as fast as they come."""
     import cv2
 
     if not path.exists():
         raise LaleluError(f"{path}: no such file")
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        cap = cv2.VideoCapture(str(path))
-        if not cap.isOpened():
-            raise LaleluError(f"{path}: cannot decode this video; convert it to an H.264 .mp4")
-        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-        i = 0
-        while max_frames <= 0 or i < max_frames:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            yield i, frame, fps
-            i += 1
-        cap.release()
+        from lalelu.sources.video import VideoFileSource
+
+        with VideoFileSource(path, realtime=False) as video:
+            for frame in video:
+                if 0 < max_frames <= frame.index:
+                    break
+                yield frame.index, frame.image, video.fps
     else:
         frame = cv2.imread(str(path))
         if frame is None:

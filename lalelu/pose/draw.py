@@ -1,4 +1,4 @@
-"""Drawing skeletons onto BGR images with OpenCV (for `lalelu pose --out` and the video view)."""
+"""Drawing skeletons onto BGR images with OpenCV, for `lalelu pose --out` (the window draws its own, scaled)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ CONVERTER_VERSION = 1
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("LALELU_CACHE", Path.home() / ".cache" / "lalelu"))
+    return Path(os.environ.get("LALELU_CACHE") or Path.home() / ".cache" / "lalelu")
 
 
 def fetch_tarball(say=print) -> Path:

@@ -9,15 +9,12 @@ The environment variable LALELU_SOURCE names the source used when none is given.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from lalelu.errors import LaleluError
 from lalelu.sources.base import Frame, Source
 
-__all__ = ["Frame", "Source", "open_source", "default_source", "choose_default_source"]
-
-log = logging.getLogger("lalelu.sources")
+__all__ = ["Frame", "Source", "open_source", "choose_default_source"]
 
 
 def _synthetic_options(text: str) -> dict[str, str]:
@@ -70,10 +67,3 @@ def choose_default_source() -> tuple[str, str]:
     if camera_available(0):
         return "camera:0", "source camera:0 (the first webcam)"
     return "synthetic", "no webcam at /dev/video0: playing the scripted drummer (source synthetic)"
-
-
-def default_source() -> str:
-    """The name of the source to use when none is given; logs which one at INFO."""
-    name, message = choose_default_source()
-    log.info(message)
-    return name

@@ -41,7 +41,6 @@ class CameraSource(Source):
         self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
         self._cap.set(cv2.CAP_PROP_FPS, fps)
         self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)   # the newest frame, not a queue of old ones
-        self.asked_fps = float(fps)
         self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
         fourcc = int(self._cap.get(cv2.CAP_PROP_FOURCC))

@@ -84,6 +84,11 @@ def elbow_position(shoulder: np.ndarray, wrist: np.ndarray, side: float) -> tupl
     return elbow, wrist
 
 
+def _ipt(xy) -> tuple[int, int]:
+    """A pixel position rounded to the integer point OpenCV draws at."""
+    return int(round(xy[0])), int(round(xy[1]))
+
+
 class Mannequin:
     """Renders the figure into frames of `size` (width, height)."""
 
@@ -153,8 +158,7 @@ class Mannequin:
         u = self.unit
 
         def pt(name: str) -> tuple[int, int]:
-            x, y = j[name]
-            return int(round(x)), int(round(y))
+            return _ipt(j[name])
 
         def limb(a: str, b: str, thickness: float, colour) -> None:
             cv2.line(img, pt(a), pt(b), colour, max(1, int(thickness * u)), cv2.LINE_AA)
@@ -171,9 +175,7 @@ class Mannequin:
         ]).round().astype(np.int32)
         cv2.fillConvexPoly(img, torso, SHIRT, cv2.LINE_AA)
         # Neck and head.
-        neck_top = (int(round(j["head"][0])), int(round(j["head"][1])))
-        cv2.line(img, neck_top, (int(round(self.origin[0])), int(round(self.origin[1] - 0.05 * u))),
-                 SKIN, int(0.22 * u), cv2.LINE_AA)
+        cv2.line(img, pt("head"), _ipt(self.origin - [0.0, 0.05 * u]), SKIN, int(0.22 * u), cv2.LINE_AA)
         head_r = int(round(HEAD_RADIUS * u))
         for s in ("left", "right"):
             cv2.circle(img, pt(f"{s}_ear"), max(2, int(0.07 * u)), SKIN, -1, cv2.LINE_AA)
@@ -182,7 +184,7 @@ class Mannequin:
         for s in ("left", "right"):
             cv2.circle(img, pt(f"{s}_eye"), max(1, int(0.04 * u)), EYE, -1, cv2.LINE_AA)
         cv2.circle(img, pt("nose"), max(1, int(0.03 * u)), (100, 130, 190), -1, cv2.LINE_AA)
-        mouth = (int(round(j["head"][0])), int(round(j["head"][1] + 0.15 * u)))
+        mouth = _ipt(j["head"] + [0.0, 0.15 * u])
         cv2.ellipse(img, mouth, (int(0.08 * u), max(1, int(0.02 * u))), 0, 0, 360, (90, 90, 160), -1, cv2.LINE_AA)
         # Arms in front of the torso: long sleeves, then the hand.
         for s in ("left", "right"):
@@ -194,6 +196,5 @@ class Mannequin:
             cv2.circle(img, pt(f"{s}_hand"), int(HAND_RADIUS * u), SKIN, -1, cv2.LINE_AA)
             # The stick continues the forearm (whose drawn length is always FOREARM).
             tip = j[f"{s}_hand"] + (j[f"{s}_wrist"] - j[f"{s}_elbow"]) * (STICK / FOREARM)
-            cv2.line(img, pt(f"{s}_hand"), (int(round(tip[0])), int(round(tip[1]))), STICK_COLOUR,
-                     max(2, int(0.06 * u)), cv2.LINE_AA)
+            cv2.line(img, pt(f"{s}_hand"), _ipt(tip), STICK_COLOUR, max(2, int(0.06 * u)), cv2.LINE_AA)
         return img

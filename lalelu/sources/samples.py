@@ -6,7 +6,6 @@ their arms). It is taken out of the package's wheel, fetched with pip without it
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -14,16 +13,10 @@ import zipfile
 from pathlib import Path
 
 from lalelu.errors import LaleluError
+from lalelu.pose.install import cache_dir
 
 SPORTS2D_VERSION = "0.8.34"
 DEMO_MEMBER = "Sports2D/Demo/demo.mp4"
-
-
-def cache_dir() -> Path:
-    """`$LALELU_CACHE`, else `~/.cache/lalelu/`; created when missing."""
-    folder = Path(os.environ.get("LALELU_CACHE") or Path.home() / ".cache" / "lalelu")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def demo_video_path() -> Path:
@@ -31,6 +24,7 @@ def demo_video_path() -> Path:
     target = cache_dir() / f"sports2d-{SPORTS2D_VERSION}-demo.mp4"
     if target.is_file() and target.stat().st_size > 0:
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lalelu-sample-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                f"sports2d=={SPORTS2D_VERSION}", "-d", tmp, "-q"]

@@ -61,20 +61,19 @@ def _speed_for_velocity(kit, velocity: int) -> float:
 class _LimbTrack:
     """The strokes of one limb over one loop, precomputed for quick lookups by time."""
 
-    def __init__(self, script: DrumScript, limb: str, kit):
+    def __init__(self, script: DrumScript, limb: str, kit, lead_in: float):
         hits = [h for h in script.hits if h.limb == limb]
         self.period = script.duration
-        lead_in = float(getattr(script, "lead_in", 0.0))
         self.times = np.array([h.t_s - lead_in for h in hits], dtype=np.float64)   # within the loop
         hand = limb.endswith("hand")
         rest = rest_pose()
         self.rest = np.array(rest.left_wrist if limb == "left_hand" else rest.right_wrist if hand else (0.0, 0.0))
         self.targets = [np.array(kit.zone(h.drum).center if hand else (0.0, 0.0), dtype=np.float64) for h in hits]
         self.heights, self.downs = [], []
+        lift = HAND_LIFT if hand else FOOT_LIFT
         for i, h in enumerate(hits):
             gap = (h.t_s - hits[i - 1].t_s) % self.period or self.period   # to the previous stroke (wrapping)
             speed = _speed_for_velocity(kit, h.velocity)
-            lift = HAND_LIFT if hand else FOOT_LIFT
             wanted = lift[0] + lift[1] * h.velocity / 127
             down = min(PEAK_OVER_MEAN * wanted / speed, DOWNSTROKE_SHARE * gap)
             self.downs.append(down)
@@ -128,7 +127,7 @@ class DrummerMotion:
         self.tracks = {}
         for limb in LIMBS:
             if any(h.limb == limb for h in script.hits):
-                self.tracks[limb] = _LimbTrack(script, limb, kit)
+                self.tracks[limb] = _LimbTrack(script, limb, kit, self.lead_in)
 
     def pose(self, t: float) -> BodyPose:
         rest = rest_pose()

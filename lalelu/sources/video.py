@@ -55,17 +55,14 @@ class VideoFileSource(Source):
             self._pending = None
         else:
             ok, image = self._cap.read()
-            ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-            if not ok:
-                if not self.loop or self._index == 0:
-                    return None
+            if not ok and self.loop and self._index > 0:   # start over
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 self._loop_offset_ms = self._last_ms + 1000.0 / self.fps
                 self._first_ms = None
                 ok, image = self._cap.read()
-                ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-                if not ok:
-                    return None
+            if not ok:
+                return None
+            ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
         if self._first_ms is None:
             self._first_ms = ms
         t_ms = ms - self._first_ms + self._loop_offset_ms

@@ -156,10 +156,11 @@ class CalibrationDialog(QDialog):
         from lalelu.gestures.calibration import calibrate, save_calibration
 
         name = self.player.text().strip()
-        fps = float(self.window_.engine.stats().get("fps") or 0.0) if self.window_.engine else 0.0
+        engine = self.window_.engine
+        fps = (engine.stats().get("fps") if engine is not None else None) or 100.0
         try:
             cal = calibrate(name, self.kit, self.frames.get("neutral", []),
-                            {z: f for z, f in self.frames.items() if z != "neutral"}, fps=fps or 100.0)
+                            {z: f for z, f in self.frames.items() if z != "neutral"}, fps=float(fps))
             self.saved_path = str(save_calibration(cal))
         except LaleluError as exc:
             # Go back to the step that failed (a zone named in the message), else start over.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
@@ -14,7 +12,6 @@ SOURCE_KINDS = (("Scripted drummer", "synthetic"), ("Camera", "camera"), ("Video
 MODELS = ("lightning", "thunder", "multipose")
 BACKENDS = ("litert", "onnxruntime", "tensorflow", "tensorrt")
 DEFAULT_PORT = "lalelu drums"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def available_kits() -> list[str]:
@@ -24,12 +21,9 @@ def available_kits() -> list[str]:
 
 
 def available_players() -> list[str]:
-    try:
-        from lalelu.gestures.calibration import calibration_dir
-        folder = calibration_dir()
-    except ImportError:
-        folder = REPO_ROOT / "calibration"
-    return sorted(p.stem for p in folder.glob("*.toml"))
+    from lalelu.gestures.calibration import calibration_dir
+
+    return sorted(p.stem for p in calibration_dir().glob("*.toml"))
 
 
 def available_midi_ports() -> tuple[list[str], str]:

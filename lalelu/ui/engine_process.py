@@ -67,8 +67,7 @@ def _child_main(config, commands, data, shm_name: str) -> None:
         views.header = views.pixels = None
         shm.close()
         return
-    kit = getattr(engine.detector, "kit", None)
-    commands.send(("started", kit, getattr(engine.source, "script", None)))
+    commands.send(("started", engine.detector.kit, getattr(engine.source, "script", None)))
     stop = threading.Event()
 
     def publish() -> None:
@@ -137,7 +136,7 @@ class EngineProcess:
 
     def __init__(self, config) -> None:
         self.config = config
-        self.ring = TraceRing(getattr(config, "ring_capacity", 3000))
+        self.ring = TraceRing(config.ring_capacity)
         self.detector = SimpleNamespace(kit=None)
         self.script = None
         self.error: str | None = None
@@ -185,7 +184,7 @@ class EngineProcess:
         self._receiver.start()
 
     def _receive(self) -> None:
-        keep_off_core(getattr(self.config, "inference_core", None))
+        keep_off_core(self.config.inference_core)
         while True:
             try:
                 message = self._data.recv()

@@ -9,11 +9,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
-STAGES = (  # (label, start field, end field, colour)
-    ("wait", "t_capture", "t_infer_start", (150, 150, 150)),
-    ("inference", "t_infer_start", "t_infer_end", (90, 160, 255)),
-    ("detect", "t_infer_end", "t_detect", (255, 170, 60)),
-    ("midi", "t_detect", "t_sent", (200, 100, 255)),
+from lalelu.report import stage_ns
+
+STAGES = (  # (stage of lalelu.report.stage_ns, colour)
+    ("wait", (150, 150, 150)),
+    ("inference", (90, 160, 255)),
+    ("detect", (255, 170, 60)),
+    ("midi", (200, 100, 255)),
 )
 E2E_COLOR = (255, 80, 80)
 WINDOW_S = 10.0
@@ -53,17 +55,6 @@ def nice_ceiling(value: float) -> float:
     return 10.0 * step
 
 
-def record_latencies(rec) -> tuple[list[float], float] | None:
-    """Per-stage latencies and end to end, in ms; None when the frame did not go all the way through."""
-    if getattr(rec, "dropped", False) or not rec.t_sent or not rec.t_capture:
-        return None
-    stages = []
-    for _, start, end, _ in STAGES:
-        a, b = getattr(rec, start), getattr(rec, end)
-        stages.append((b - a) / 1e6 if a and b else np.nan)
-    return stages, (rec.t_sent - rec.t_capture) / 1e6
-
-
 class LivePlots(pg.GraphicsLayoutWidget):
     """Feed it TraceRecords with add_records(); redraw() (from the window's timer) updates the curves."""
 
@@ -82,11 +73,11 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self.show_all = False              # x axis: the last window_s seconds (live) or everything (a trace)
 
         # The title is the legend: a legend box inside the plot would hide the newest points.
-        legend = " ".join(f"<span style='color:rgb{color}'>{label}</span>" for label, _, _, color in STAGES)
+        legend = " ".join(f"<span style='color:rgb{color}'>{label}</span>" for label, color in STAGES)
         self.latency_plot = self.addPlot(row=0, col=0, title=(
             f"latency (ms): <span style='color:rgb{E2E_COLOR}'><b>end to end</b></span> {legend}"))
         self.stage_curves = [self.latency_plot.plot(pen=pg.mkPen(color, width=1), name=label)
-                             for label, _, _, color in STAGES]
+                             for label, color in STAGES]
         self.e2e_curve = self.latency_plot.plot(pen=pg.mkPen(E2E_COLOR, width=2), name="end to end")
         self.jitter_plot = self.addPlot(row=1, col=0, title="frame interval (ms)")
         self.jitter_curve = self.jitter_plot.plot(pen=pg.mkPen((80, 220, 200), width=1))
@@ -119,17 +110,16 @@ class LivePlots(pg.GraphicsLayoutWidget):
                 self._interval.push((rec.t_capture - self._last_capture) / 1e6)
             if rec.t_capture:
                 self._last_capture = rec.t_capture
-            if getattr(rec, "dropped", False):
+            if rec.dropped:
                 self._drops.push(float(rec.t_capture))
-                continue
-            latencies = record_latencies(rec)
-            if latencies is None:
-                continue
-            stages, e2e = latencies
-            self._t.push(float(rec.t_capture))
-            for ring, value in zip(self._stages, stages):
-                ring.push(value)
-            self._e2e.push(e2e)
+            elif rec.t_sent:   # went all the way through: the frames stage_ns measures, in the same order
+                self._t.push(float(rec.t_capture))
+        stages = stage_ns(records)
+        for (name, _), ring in zip(STAGES, self._stages):
+            for value in stages[name]:
+                ring.push(value / 1e6)
+        for value in stages["e2e"]:
+            self._e2e.push(value / 1e6)
         if records:
             self.changed = True
 
@@ -163,7 +153,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
         if t.size:
             x = (t - t[-1]) / 1e9
             for curve, ring in zip(self.stage_curves, self._stages):
-                curve.setData(x, ring.view(), connect="finite")
+                curve.setData(x, ring.view())
             e2e = self._e2e.view()
             self.e2e_curve.setData(x, e2e)
             top = nice_ceiling(max(float(e2e.max()), 1.0) * 1.1)

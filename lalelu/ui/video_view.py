@@ -56,7 +56,7 @@ def body_frame(keypoints: np.ndarray | None, min_score: float = MIN_SCORE) -> Bo
 
 def zone_radii(zones) -> dict[str, float]:
     """A circle per hand zone, at most half the way to its nearest neighbour, so circles never overlap."""
-    centers = {z.name: np.asarray(z.center, float) for z in zones if getattr(z, "center", None) is not None}
+    centers = {z.name: np.asarray(z.center, float) for z in zones if z.center is not None}
     radii = {}
     for name, c in centers.items():
         gaps = [float(np.hypot(*(c - other))) for n, other in centers.items() if n != name]
@@ -166,13 +166,12 @@ class VideoView(QWidget):
         aa = cv2.LINE_AA
         foot_zones = []
         for zone in self._zones:
-            center = getattr(zone, "center", None)
-            if center is None:
+            if zone.center is None:
                 foot_zones.append(zone)
                 continue
             if frame is None:
                 continue
-            cx, cy = frame.to_pixels(center)
+            cx, cy = frame.to_pixels(zone.center)
             r = self._radii.get(zone.name, MAX_ZONE_RADIUS) * frame.unit * scale
             c = (int(cx * scale), int(cy * scale))
             is_lit = zone.name in lit
@@ -196,8 +195,8 @@ class VideoView(QWidget):
         labels = []
         h, w = out.shape[:2]
         pw, ph = int(FOOT_PAD[0] * scale), int(FOOT_PAD[1] * scale)
-        for i, zone in enumerate(zones):
-            foot = getattr(zone, "foot", None) or ("right" if i == 0 else "left")
+        for zone in zones:
+            foot = zone.foot
             ankle = None if self._keypoints is None else self._keypoints[KP[f"{foot}_ankle"]]
             if ankle is not None and ankle[2] >= MIN_SCORE:   # on the outside of the foot
                 ax, ay = ankle[0] * scale, ankle[1] * scale

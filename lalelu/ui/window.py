@@ -28,15 +28,15 @@ STATUS_EVERY_NS = 250_000_000      # status and numbers: 4 times a second is ple
 KEYPOINT_MEMORY = 64               # frames of keypoints kept to match the displayed image
 
 
-def default_engine_factory(settings: UiSettings, in_process: bool = False, **overrides):
-    """An engine for the window's choices, in a process of its own (in_process=True: in this one);
-    `overrides` are further EngineConfig fields (threads, cores...)."""
-    from lalelu.engine import Engine, EngineConfig
+def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
+    """An engine for the window's choices, in a process of its own; `overrides` are further EngineConfig
+    fields (threads, cores...)."""
+    from lalelu.engine import EngineConfig
 
     config = EngineConfig(source=settings.source, model=settings.model, backend=settings.backend,
                           kit=settings.kit, player=settings.player or None, midi_port=settings.midi_port,
                           loop=settings.source.startswith("synthetic"), **overrides)
-    return Engine(config) if in_process else EngineProcess(config)
+    return EngineProcess(config)
 
 
 def _ms(value: Any) -> str:
@@ -67,7 +67,6 @@ class MainWindow(QMainWindow):
         self.video = VideoView()
         self.plots = LivePlots()
         self.controls = ControlPanel()
-        self.controls.apply_settings(self.settings)
         self.controls.refresh_midi_ports()
         self.controls.apply_settings(self.settings)
 
@@ -153,9 +152,8 @@ class MainWindow(QMainWindow):
             self.controls.set_running(False)
             return False
         self.engine = engine
-        inference_core = getattr(getattr(engine, "config", None), "inference_core", None)
-        self._gui_affinity = keep_off_core(inference_core)
-        self.video.set_zones(self._kit_zones(engine))
+        self._gui_affinity = keep_off_core(engine.config.inference_core)
+        self.video.set_zones(engine.detector.kit.zones)   # the kit as the engine plays it (calibrated)
         self.video.set_message("")
         self.controls.set_running(True)
         self.timer.start()
@@ -175,16 +173,6 @@ class MainWindow(QMainWindow):
         self.controls.set_running(False)
         self.controls.record_label.setText("not recording")
         self.video.set_message("Stopped. Press Start to play")
-
-    def _kit_zones(self, engine) -> list:
-        kit = getattr(getattr(engine, "detector", None), "kit", None)
-        if kit is None:
-            try:
-                from lalelu.gestures.kit import load_kit
-                kit = load_kit(self.settings.kit)
-            except Exception:
-                return []
-        return list(kit.zones)
 
     def _reset_view(self) -> None:
         self._seq = 0
@@ -216,8 +204,6 @@ class MainWindow(QMainWindow):
             self._last_image_index = index
             # The image may be a frame or two newer than the last pose: show the pose of that frame if known.
             self.video.set_frame(image, self._keypoints.get(index, self._last_keypoints))
-        elif records:
-            self.video.update()  # flashes fade even if the picture did not change
         if self.redraws % self._plot_every == 0:
             self.plots.redraw()
         self.redraws += 1
@@ -236,14 +222,14 @@ class MainWindow(QMainWindow):
             self.controls.record_label.setText(f"recording to <b>{recording}</b> ({size / 1e6:.1f} MB)")
         self._show_status(stats)
         self._show_numbers(stats)
-        for message in engine.messages() if hasattr(engine, "messages") else []:
+        for message in engine.messages():
             if message.startswith("error"):
                 self.show_error(message)
             else:   # warnings and news (real-time priority, pinning, MIDI back): the latest one stays shown
                 self.status_labels["note"].setText(message)
                 self.status_labels["note"].setVisible(True)
-        if not getattr(engine, "running", True):
-            error = getattr(engine, "error", None)
+        if not engine.running:
+            error = engine.error
             self.stop_engine()
             self.video.set_message(f"The source stopped: {error}" if error else "The source ended.")
             if error:
