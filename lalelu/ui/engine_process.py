@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from lalelu.engine import keep_off_core
 from lalelu.errors import LaleluError
 from lalelu.trace import TraceRing
 
@@ -28,22 +29,6 @@ HEADER = 4 * 8                      # int64: write sequence (odd while writing),
 PUBLISH_S = 1.0 / 60.0              # how often the child hands over records and the newest frame
 STATS_S = 0.25
 START_TIMEOUT_S = 90.0
-
-
-def keep_off_core(core: int | None) -> set[int] | None:
-    """Moves the calling thread off the inference core; returns the affinity to restore, or None.
-
-    Only for threads of the window's process, and only after the engine process was started (a child
-    inherits the affinity of the thread that starts it, and the engine pins its threads itself).
-    """
-    if core is None or not hasattr(os, "sched_setaffinity"):
-        return None
-    allowed = os.sched_getaffinity(0)
-    others = allowed - {core}
-    if not others or others == allowed:
-        return None
-    os.sched_setaffinity(0, others)   # 0 = this thread only, on Linux
-    return allowed
 
 
 def _attach(name: str) -> shared_memory.SharedMemory:

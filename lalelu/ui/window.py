@@ -16,8 +16,9 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout,
                                QWidget)
 
+from lalelu.engine import keep_off_core
 from lalelu.ui.controls import ControlPanel
-from lalelu.ui.engine_process import EngineProcess, keep_off_core
+from lalelu.ui.engine_process import EngineProcess
 from lalelu.ui.plots import LivePlots
 from lalelu.ui.settings import UiSettings, load_settings, save_settings
 from lalelu.ui.video_view import VideoView
@@ -152,6 +153,8 @@ class MainWindow(QMainWindow):
             self.controls.set_running(False)
             return False
         self.engine = engine
+        # Only now that the engine's process was started: a child inherits the affinity of the thread
+        # that starts it (the engine pins its own threads).
         self._gui_affinity = keep_off_core(engine.config.inference_core)
         self.video.set_zones(engine.detector.kit.zones)   # the kit as the engine plays it (calibrated)
         self.video.set_message("")
