@@ -10,6 +10,7 @@ from lalelu.gestures.bench import late_frames, run_bench, run_scenario, score, s
 from lalelu.gestures.detector import Detector
 from lalelu.gestures.kit import load_kit, parse_kit
 from lalelu.gestures.scenarios import Motion, Stroke, build, conditions
+from lalelu.pose.keypoints import KP
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +113,26 @@ def test_one_hit_per_stroke_on_the_right_drum_on_time(kit):
     assert late_frames(sc, emitted, hits) == 0                               # emitted at most a frame late
 
 
+def test_a_stroke_onto_a_lower_drum_without_rising_first(kit):
+    """Open hi-hat (high), then the hand drifts down and sideways to the closed hi-hat and strikes it: it never
+    rose after the first hit, but it came to rest, so the second stroke plays."""
+    strokes = [Stroke(1.0, "left_hand", "hihat_open", 90), Stroke(2.2, "left_hand", "hihat_closed", 44)]
+    _, hits, _ = _play(kit, strokes, 3.0)
+    assert [h.drum for h in hits] == ["hihat_open", "hihat_closed"]
+
+
+def test_a_stroke_whose_fast_part_the_camera_lost(kit):
+    """The wrist is missing for the middle of the descent (MoveNet loses a blurred, fast hand): still one hit,
+    on the right drum, once the wrist is seen again at the bottom."""
+    sc = build("gap", kit, [Stroke(1.0, "right_hand", "snare", 100)], 2.0)
+    i0 = sc.times_ns.index(min(sc.times_ns, key=lambda t: abs(t - (sc.times_ns[0] + 0.94e9))))
+    for kp in sc.keypoints[i0:i0 + 5]:          # 50 ms of the 100 ms descent, up to 10 ms before the bottom
+        kp[KP["right_wrist"], 2] = 0.05
+    hits, emitted = run_scenario(sc, kit)
+    assert [h.drum for h in hits] == ["snare"]
+    assert emitted[0] - sc.hits[0].t_ns <= 30e6
+
+
 def test_velocity_follows_stroke_speed(kit):
     vels = [30, 50, 70, 90, 110, 127]
     strokes = [Stroke(1.0 + 0.6 * i, "right_hand", "snare", v) for i, v in enumerate(vels)]
@@ -170,10 +191,7 @@ def test_detector_update_takes_a_list_too(kit):
 def test_bench_targets(kit):
     rows = run_bench(kit, ("none", "realistic"), seconds=6.0)
     s = summary(rows)
-    playing = [r for r in rows if not r["condition"].startswith("silent") and "dropouts" not in r["condition"]]
-    assert min(r["f1"] for r in playing if r["noise"] == "none") >= 0.98
-    assert min(r["f1"] for r in playing if r["noise"] == "realistic") >= 0.95
-    assert s["none"]["f1_min"] >= 0.85 and s["realistic"]["f1_min"] >= 0.85, s   # dropouts lose a few hits
+    assert s["none"]["f1_min"] >= 0.98 and s["realistic"]["f1_min"] >= 0.95, s
     assert s["none"]["timing_p95_max_ms"] <= 10.0, s
     assert s["none"]["silent_hits"] == 0 and s["realistic"]["silent_hits"] == 0
     assert s["none"]["wrong_max"] == 0.0

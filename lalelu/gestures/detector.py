@@ -31,7 +31,7 @@ _L_HIP, _R_HIP = KP["left_hip"], KP["right_hip"]
 _SMOOTH_S = 0.04       # span of the centred line fit that gives the stroke's speed and height
 _FIT_MAX = 16          # most samples of a descent the bottom-predicting cubic looks at
 _FIT_MIN = 5
-_MAX_GAP_FRAMES = 4    # a limb missing longer than this starts over
+_MAX_GAP_FRAMES = 8    # a limb missing longer than this starts over (a stroke hidden by a shorter gap still plays)
 _BODY_HOLD_S = 0.5     # how long the last body frame stands in for missing shoulders
 _BODY_MOTION_S = 0.4   # baseline over which the body's own travel is measured
 _ZOOM_LIMIT = 0.25     # relative change of scale per second that means walking in or out (or turning)
@@ -42,6 +42,7 @@ _STOPPED = 0.2         # the limb moved less than this share of its peak speed i
 _KEEP_ZONE = 0.1       # shoulder widths of advantage for the drum a hand played last
 _SPIKE = 0.08          # shoulder widths off both neighbours (at 100 fps): a one-frame spike
 _REARM_SIDEWAYS = 0.3  # moving this far sideways after a hit (to another drum) re-arms the limb
+_SETTLED_S = 0.03      # slower than half the on-speed this long after a hit: the stroke is over, re-arm
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class _Limb:
 
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
-                 "v", "v_max", "t_pred", "last_zone")
+                 "v", "v_max", "t_pred", "last_zone", "slow_since")
 
     def __init__(self, name: str, index: int, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, index
@@ -141,6 +142,15 @@ class _Limb:
         self.refractory_until = -1.0
         self.last_zone: Zone | None = None
         self.reset()
+
+    def push(self, t: float, x: float, y: float) -> None:
+        self.ts.append(t)
+        self.xs.append(x)
+        self.ys.append(y)
+        if len(self.ts) > _FIT_MAX:
+            del self.ts[0], self.xs[0], self.ys[0]
+        self.n += 1
+        self.t_last = t
 
     def reset(self) -> None:
         self.ts.clear()
@@ -158,6 +168,7 @@ class _Limb:
         self.v = 0.0                 # latest downward speed (the line fit's)
         self.v_max = 0.0             # fastest recent speed, either way (decays)
         self.t_pred = 0.0            # predicted time of the armed stroke's bottom (0: none)
+        self.slow_since = math.inf   # since when the limb has been slow after its last hit
 
 
 class Detector:
@@ -239,22 +250,9 @@ class Detector:
                 return None
             if dt > self._max_gap:
                 limb.reset()
-            elif math.hypot(x - xs[-1], y - ys[-1]) > min(self._max_step, _FLICKER_JUMP / dt + 2.0 * limb.v_max) * dt:
-                # faster than an arm moves: a flicker; only believe it if it stays (three frames that agree),
-                # then start over from those frames, so a stroke right after is not lost
-                alt = limb.alt
-                if alt and math.hypot(x - alt[-1][1], y - alt[-1][2]) > _FLICKER_JUMP + 2.0 * limb.v_max * dt:
-                    alt.clear()
-                alt.append((t, x, y))
-                if len(alt) < 3:
-                    return None
-                seed = alt[:-1]
-                limb.reset()
-                for ta, xa, ya in seed:
-                    ts.append(ta)
-                    xs.append(xa)
-                    ys.append(ya)
-                limb.n = len(seed)
+            elif (math.hypot(x - xs[-1], y - ys[-1]) > min(self._max_step, _FLICKER_JUMP / dt + 2.0 * limb.v_max) * dt
+                  and not self._believe_jump(limb, t, x, y, dt)):
+                return None             # faster than an arm moves: a flicker, until frames agree it is not
         limb.alt.clear()
         if len(ys) >= 2:
             # a one-frame spike (the previous sample far off both its neighbours) becomes their median
@@ -262,13 +260,7 @@ class Detector:
             med = max(min(a, b), min(max(a, b), y))
             if abs(b - med) > self._spike:
                 ys[-1] = med
-        ts.append(t)
-        xs.append(x)
-        ys.append(y)
-        if len(ts) > _FIT_MAX:
-            del ts[0], xs[0], ys[0]
-        limb.n += 1
-        limb.t_last = t
+        limb.push(t, x, y)
         m = len(ys)
         w = self._smooth
         end = m - self._lag
@@ -295,8 +287,13 @@ class Detector:
         if not limb.rearmed:
             if y_mid > limb.bottom:
                 limb.bottom = y_mid         # the (smoothed) bottom, still coming in after the hit
+            if abs(speed) >= 0.5 * limb.on_speed:
+                limb.slow_since = math.inf
+            elif limb.slow_since > t:
+                limb.slow_since = t
+            # the limb rose, moved to another drum, or came to rest (perhaps above a lower drum it goes to next)
             if (y_mid < limb.bottom - self._rearm or speed < -limb.on_speed
-                    or abs(x - limb.bottom_x) > _REARM_SIDEWAYS):
+                    or abs(x - limb.bottom_x) > _REARM_SIDEWAYS or t - limb.slow_since >= _SETTLED_S):
                 limb.rearmed = True
                 limb.top, limb.top_i, limb.peak, limb.armed = y_mid, limb.n, 0.0, False
             return None
@@ -350,12 +347,28 @@ class Detector:
         t_bottom = t + u_bottom * period
         return self._fire(limb, t, t_bottom, x, y)
 
+    def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float) -> bool:
+        """A sample too far from the last one: keep it aside until three frames agree that the limb is
+        there, then start the limb over from them (so a stroke right after is not lost)."""
+        alt = limb.alt
+        if alt and math.hypot(x - alt[-1][1], y - alt[-1][2]) > _FLICKER_JUMP + 2.0 * limb.v_max * dt:
+            alt.clear()
+        alt.append((t, x, y))
+        if len(alt) < 3:
+            return False
+        seed = alt[:-1]
+        limb.reset()
+        for ta, xa, ya in seed:
+            limb.push(ta, xa, ya)
+        return True
+
     def _fire(self, limb: _Limb, t: float, t_bottom: float, x: float, y: float) -> Hit | None:
         limb.armed = False
         limb.t_pred = 0.0
         limb.rearmed = False
         limb.bottom = -math.inf
         limb.bottom_x = x
+        limb.slow_since = math.inf
         limb.refractory_until = t + self._refractory
         speed = limb.peak
         limb.peak = 0.0
