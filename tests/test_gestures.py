@@ -193,6 +193,7 @@ def test_bench_targets(kit):
     s = summary(rows)
     assert s["none"]["f1_min"] >= 0.98 and s["realistic"]["f1_min"] >= 0.95, s
     assert s["none"]["timing_p95_max_ms"] <= 10.0, s
+    assert s["none"]["sent_within_frame_min"] >= 0.95, s        # when the note sounds, not just its estimate
     assert s["none"]["silent_hits"] == 0 and s["realistic"]["silent_hits"] == 0
     assert s["none"]["wrong_max"] == 0.0
     assert set(rows[0]) >= {"condition", "noise", "precision", "recall", "f1", "timing_mean_ms", "timing_p95_ms",
@@ -211,8 +212,9 @@ def test_score_counts_wrong_drums_and_silent_hits(kit):
     from dataclasses import replace
     wrong = [replace(h, drum="ride") for h in hits]
     ghost = replace(hits[0], t_ns=sc.times_ns[0] + 200_000_000)
-    s = score(sc, wrong + [ghost])
+    s = score(sc, wrong + [ghost], [sc.hits[0].t_ns + 25_000_000, sc.times_ns[0] + 200_000_000])
     assert (s.matched, s.wrong_drum, s.silent_hits) == (1, 1, 1)
+    assert s.sent_errors_ms == [25.0] and s.row()["sent_within_frame"] == 0.0
 
 
 def test_works_at_a_camera_frame_rate(kit):

@@ -21,7 +21,9 @@ class Score:
     matched: int
     wrong_drum: int
     silent_hits: int
+    frame_ms: float
     timing_errors_ms: list[float]
+    sent_errors_ms: list[float]     # frame that emitted the hit minus the true bottom: when the note sounds
 
     @property
     def precision(self) -> float:
@@ -45,7 +47,9 @@ class Score:
                 "precision": round(self.precision, 4), "recall": round(self.recall, 4), "f1": round(self.f1, 4),
                 "timing_mean_ms": round(mean, 2), "timing_p95_ms": round(p95, 2),
                 "wrong_drum": round(self.wrong_drum / self.matched, 4) if self.matched else 0.0,
-                "silent_hits": self.silent_hits}
+                "silent_hits": self.silent_hits,
+                "sent_within_frame": round(sum(1 for e in self.sent_errors_ms if abs(e) <= self.frame_ms)
+                                           / len(self.sent_errors_ms), 4) if self.sent_errors_ms else 1.0}
 
 
 def run_scenario(scenario: Scenario, kit: Kit, calibration=None) -> tuple[list[Hit], list[int]]:
@@ -59,15 +63,17 @@ def run_scenario(scenario: Scenario, kit: Kit, calibration=None) -> tuple[list[H
     return hits, emitted
 
 
-def score(scenario: Scenario, hits: list[Hit]) -> Score:
-    in_silence = [h for h in hits if any(a <= h.t_ns <= b for a, b in scenario.silent)]
-    playing = [h for h in hits if h not in in_silence]
+def score(scenario: Scenario, hits: list[Hit], emitted: list[int] | None = None) -> Score:
+    silent = [any(a <= h.t_ns <= b for a, b in scenario.silent) for h in hits]
+    playing = [i for i, quiet in enumerate(silent) if not quiet]
     used: set[int] = set()
     matched = wrong = 0
     errors: list[float] = []
+    sent: list[float] = []
     for true in scenario.hits:
         best, best_d = None, MATCH_WINDOW_NS + 1
-        for j, h in enumerate(playing):
+        for j, i in enumerate(playing):
+            h = hits[i]
             if j in used or h.limb != true.limb:
                 continue
             d = abs(h.t_ns - true.t_ns)
@@ -77,11 +83,15 @@ def score(scenario: Scenario, hits: list[Hit]) -> Score:
             continue
         used.add(best)
         matched += 1
-        h = playing[best]
+        h = hits[playing[best]]
         if h.drum != true.drum:
             wrong += 1
         errors.append((h.t_ns - true.t_ns) / 1e6)
-    return Score(scenario.name, scenario.noise, len(scenario.hits), len(hits), matched, wrong, len(in_silence), errors)
+        if emitted is not None:
+            sent.append((emitted[playing[best]] - true.t_ns) / 1e6)
+    frame_ms = 1e3 / scenario.fps + 0.5     # the scenarios' frame times jitter by up to 0.3 ms
+    return Score(scenario.name, scenario.noise, len(scenario.hits), len(hits), matched, wrong, sum(silent),
+                 frame_ms, errors, sent)
 
 
 def late_frames(scenario: Scenario, emitted: list[int], hits: list[Hit]) -> int:
@@ -101,7 +111,7 @@ def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: 
     for noise in noises:
         for sc in conditions(kit, noise, seconds, seed, fps):
             hits, emitted = run_scenario(sc, kit, calibration)
-            row = score(sc, hits).row()
+            row = score(sc, hits, emitted).row()
             row["late_emits"] = late_frames(sc, emitted, hits)
             rows.append(row)
     return rows
@@ -109,12 +119,12 @@ def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: 
 
 def format_table(rows: list[dict]) -> str:
     head = f"{'condition':32s} {'noise':>9s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'t_mean':>7s} {'t_p95':>7s} " \
-           f"{'wrong':>6s} {'silent':>6s} {'late':>5s}"
+           f"{'wrong':>6s} {'silent':>6s} {'late':>5s} {'1frame':>6s}"
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(f"{r['condition']:32s} {r['noise']:>9s} {r['precision']:6.3f} {r['recall']:6.3f} {r['f1']:6.3f} "
                      f"{r['timing_mean_ms']:7.2f} {r['timing_p95_ms']:7.2f} {r['wrong_drum']:6.3f} "
-                     f"{r['silent_hits']:6d} {r.get('late_emits', 0):5d}")
+                     f"{r['silent_hits']:6d} {r.get('late_emits', 0):5d} {r['sent_within_frame']:6.3f}")
     return "\n".join(lines)
 
 
@@ -122,9 +132,11 @@ def summary(rows: list[dict]) -> dict[str, dict]:
     """Per noise level: F1 over the playing conditions (worst), p95 timing (worst), silent hits (sum)."""
     out: dict[str, dict] = {}
     for r in rows:
-        s = out.setdefault(r["noise"], {"f1_min": 1.0, "timing_p95_max_ms": 0.0, "silent_hits": 0, "wrong_max": 0.0})
+        s = out.setdefault(r["noise"], {"f1_min": 1.0, "timing_p95_max_ms": 0.0, "silent_hits": 0, "wrong_max": 0.0,
+                                        "sent_within_frame_min": 1.0})
         if not r["condition"].startswith("silent"):
             s["f1_min"] = min(s["f1_min"], r["f1"])
+            s["sent_within_frame_min"] = min(s["sent_within_frame_min"], r["sent_within_frame"])
             s["timing_p95_max_ms"] = max(s["timing_p95_max_ms"], r["timing_p95_ms"])
             s["wrong_max"] = max(s["wrong_max"], r["wrong_drum"])
         s["silent_hits"] += r["silent_hits"]

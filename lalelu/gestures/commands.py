@@ -75,10 +75,12 @@ def bench_gestures(args: argparse.Namespace) -> int:
     print()
     print(f"noise std per keypoint (shoulder widths): "
           f"{', '.join(f'{n} {NOISE_LEVELS[n]:g}' for n in noises)}; 'late' = hits emitted more than one frame "
-          f"after the true bottom")
+          f"after the true bottom; '1frame' = share of hits emitted within one frame of it, early or late (when "
+          f"the note sounds)")
     for noise, s in summary(rows).items():
         print(f"{noise:>9s}: worst F1 {s['f1_min']:.3f}, worst timing p95 {s['timing_p95_max_ms']:.1f} ms, "
-              f"worst wrong-drum rate {s['wrong_max']:.3f}, hits in silent stretches {s['silent_hits']}")
+              f"worst wrong-drum rate {s['wrong_max']:.3f}, hits in silent stretches {s['silent_hits']}, "
+              f"sent within one frame {100 * s['sent_within_frame_min']:.0f} % (worst)")
     return 0
 
 

@@ -7,12 +7,14 @@ speed passes an on-threshold) and far enough; it fires once the speed over the l
 below a share of that peak and the predicted bottom is at most half a frame away. The bottom is where the
 fitted downward speed reaches zero: of a cubic through the whole descent (smooth strokes) and of a
 parabola through the last few samples (sharp stops), the earlier. Hit.t_ns is that estimate; a hit is
-emitted on the frame of the bottom or the next one, and under keypoint noise up to three frames after it
-(`lalelu bench gestures` counts those as late). Hysteresis (the limb must rise again, or move
-sideways to another drum, before its next hit) and a refractory time keep one stroke to one hit. Against
-keypoint flicker: low scores count as missing, a one-frame spike is replaced by its neighbours' median,
-and a jump no limb makes in a frame is ignored unless it persists for three frames. The feet are muted
-while the body travels (walking in or out, turning).
+emitted on the frame of the bottom or the next one; under keypoint noise the fits scatter, and a hit may
+come up to three frames early or late (`lalelu bench gestures` counts the late ones). Hysteresis (the limb
+must rise again, move sideways to another drum, or come to rest, before its next hit) and a refractory
+time keep one stroke to one hit. Against keypoint flicker: low scores count as missing, a one-frame spike
+is replaced by its neighbours' median, and a jump no limb makes in a frame is ignored unless it persists
+for three frames. A limb missing for up to eight frames keeps its history, so a stroke whose fast part
+the camera lost still plays when the limb is seen again. The feet are muted while the body travels
+(walking in or out, turning).
 
 Plain Python floats only: `update` allocates no arrays and never logs (about 15 us a frame).
 """
