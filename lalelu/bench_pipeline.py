@@ -109,7 +109,7 @@ def bench_midi_port(midi: bool, notes: list[str]) -> Iterator[str | None]:
     if not midi:
         yield None
         return
-    from lalelu.jack import JackServer, alsa_sequencer_available
+    from lalelu.jack import JackServer, alsa_sequencer_available, default_server
 
     if alsa_sequencer_available():
         yield "lalelu bench"
@@ -120,16 +120,11 @@ def bench_midi_port(midi: bool, notes: list[str]) -> Iterator[str | None]:
         notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
         yield None
         return
-    previous_server = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = jack.name
-    try:
-        yield "lalelu bench"
-    finally:
-        jack.stop()
-        if previous_server is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = previous_server
+    with default_server(jack.name):
+        try:
+            yield "lalelu bench"
+        finally:
+            jack.stop()
 
 
 def bench_config(fps: float, model: str, backend: str, threads: int, midi_port: str | None,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 DEFAULT_RATE = 48000
 DEFAULT_PERIOD = 64
@@ -168,6 +169,21 @@ class JackServer:
 
     def __repr__(self) -> str:
         return f"JackServer(name={self.name!r}, rate={self.rate}, period={self.period}, pid={self.pid})"
+
+
+@contextlib.contextmanager
+def default_server(name: str) -> Iterator[None]:
+    """Point JACK_DEFAULT_SERVER at `name` for a while, so every JACK client this process opens (rtmidi,
+    mido, jack_lsp) uses that server and a user's own is left alone; restored afterwards."""
+    previous = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = previous
 
 
 def alsa_sequencer_available() -> bool:

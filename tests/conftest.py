@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lalelu.jack import JackServer, jackd_path
+from lalelu.jack import JackServer, default_server, jackd_path
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +22,10 @@ def jack_server() -> Iterator[JackServer]:
     except OSError as error:
         pytest.fail(f"the MIDI tests need a real JACK server: {error}")
     name = f"lalelu-test-{os.getpid()}"
-    previous = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = name
     server = JackServer(name=name, rate=48000, period=64)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        if previous is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = previous
+    with default_server(name):
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
