@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from lalelu.gestures.detector import Detector, Hit
@@ -110,8 +111,11 @@ def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: 
     rows = []
     for noise in noises:
         for sc in conditions(kit, noise, seconds, seed, fps):
+            t0 = time.perf_counter_ns()
             hits, emitted = run_scenario(sc, kit, calibration)
+            elapsed = time.perf_counter_ns() - t0
             row = score(sc, hits, emitted).row()
+            row["detector_us_per_frame"] = round(elapsed / 1e3 / max(1, len(sc.times_ns)), 1)
             row["late_emits"] = late_frames(sc, emitted, hits)
             rows.append(row)
     return rows

@@ -81,6 +81,9 @@ def bench_gestures(args: argparse.Namespace) -> int:
         print(f"{noise:>9s}: worst F1 {s['f1_min']:.3f}, worst timing p95 {s['timing_p95_max_ms']:.1f} ms, "
               f"worst wrong-drum rate {s['wrong_max']:.3f}, hits in silent stretches {s['silent_hits']}, "
               f"sent within one frame {100 * s['sent_within_frame_min']:.0f} % (worst)")
+    cost = sorted(r["detector_us_per_frame"] for r in rows)
+    print(f"detector cost (Detector.update, all limbs): median {cost[len(cost) // 2]:.1f} us per frame, "
+          f"worst condition {cost[-1]:.1f} us")
     return 0
 
 
