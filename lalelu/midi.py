@@ -244,6 +244,7 @@ class MidiOut:
         self._dropped_mark = 0  # `dropped` when the port last (re)opened
         self._status = "not connected"
         self._error: OSError | None = None
+        self._lost: str | None = None  # why the port was lost, kept through the failed attempts to reopen it
         self._conn: _Connection | None = None
         self._serial = 0
         self._send_lock = threading.Lock()  # held only around one rtmidi send (rtmidi ports are not thread-safe)
@@ -302,7 +303,8 @@ class MidiOut:
 
     @property
     def error(self) -> OSError | None:
-        """Why the port was lost or could not be opened, the latest of these (None while connected)."""
+        """Why there is no working port (None while connected): how it was lost, then why reopening it
+        fails; or why it could not be opened at all."""
         return self._error
 
     def poll_events(self) -> list[MidiEvent]:
@@ -377,7 +379,7 @@ class MidiOut:
             except OSError as error:
                 problems.append(str(error))
                 continue
-            self._error = None
+            self._error = self._lost = None
             with self._send_lock:
                 self._conn = conn
             missed, self._dropped_mark = self.dropped - self._dropped_mark, self.dropped
@@ -388,12 +390,14 @@ class MidiOut:
             reason = no_backend_message(self.backends)
         else:
             reason = "; ".join(problems)
-        self._error = OSError(f"cannot open MIDI port {self.port!r}: {reason}")
+        cannot_open = f"cannot open MIDI port {self.port!r}: {reason}"
+        self._error = OSError(f"{self._lost}; reopening it: {cannot_open}" if self._lost else cannot_open)
         message = f"waiting for MIDI port {self.port!r}: {reason}"
         if message != self._status:
             self._report(False, message)
 
     def _disconnect(self, conn: _Connection, reason: str) -> None:
+        self._lost = reason
         self._error = OSError(reason)
         with self._send_lock:
             if self._conn is conn:

@@ -189,6 +189,10 @@ def test_existing_port_missing_then_appearing_then_vanishing(jack_server: JackSe
         assert wait_until(lambda: not out.connected), out.status
         assert "'test-synth:lalelu-synth-x' (jack) is gone" in out.error.args[0]
         assert out.note_on(40, 90) == 0
+        # failed attempts to reopen it add their reason but keep how it was lost
+        assert not out.wait_connected(0.5)
+        assert wait_until(lambda: "reopening it: cannot open" in out.error.args[0]), out.error
+        assert "'test-synth:lalelu-synth-x' (jack) is gone" in out.error.args[0]
 
         synth = Receiver(virtual_name="lalelu-synth-x", client="test-synth")  # and comes back
         assert out.wait_connected(3.0), out.status
