@@ -175,6 +175,9 @@ def test_replay_command(trace, tmp_path, capsys, cal_dir):
     args = _parser().parse_args(["replay", str(path), "--set", "nonsense=1"])
     with pytest.raises(LaleluError, match="--set 'nonsense=1'"):
         args.func(args)
+    args = _parser().parse_args(["replay", str(path), "--set", "release=1.5"])   # the kit file's range holds
+    with pytest.raises(LaleluError, match=r"--set: release = 1.5 is out of range \[0.01, 0.99\]"):
+        args.func(args)
     args = _parser().parse_args(["replay", str(path), "--player", "nobody"])
     with pytest.raises(LaleluError, match="no calibration for player 'nobody'"):
         args.func(args)

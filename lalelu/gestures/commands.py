@@ -34,7 +34,10 @@ def kit_with_overrides(kit_name: str, sets: list[str] | None, player: str | None
                 changes[key] = float(value)
             except ValueError:
                 raise LaleluError(f"--set {item!r}: {value!r} is not a number") from None
-        kit = kit.with_thresholds(**changes)
+        try:
+            kit = kit.with_thresholds(**changes)
+        except ValueError as error:
+            raise LaleluError(f"--set: {error}") from None
     calibration = load_calibration(player) if player else None
     if calibration is not None:
         calibration.apply(kit)   # refuses a calibration made for another kit, before any work

@@ -48,6 +48,15 @@ class Thresholds:
     torso_ratio: float = 0.7        # shoulder width / torso length, floors the scale when the player turns
 
 
+# the values each threshold may take; a kit file or an override outside them is refused
+THRESHOLD_RANGES = {
+    "min_score": (0.0, 1.0), "hand_on_speed": (0.1, 100.0), "hand_min_travel": (0.0, 3.0),
+    "foot_on_speed": (0.1, 100.0), "foot_min_travel": (0.0, 3.0), "release": (0.01, 0.99),
+    "rearm_travel": (0.0, 2.0), "refractory_ms": (0.0, 2000.0), "max_speed": (1.0, 1000.0),
+    "body_motion_speed": (0.0, 100.0), "torso_ratio": (0.1, 3.0),
+}
+
+
 @dataclass(frozen=True)
 class VelocityCurve:
     """Maps a stroke's peak downward speed (shoulder widths per second) to MIDI velocity 1..127."""
@@ -101,6 +110,11 @@ class Kit:
         return best
 
     def with_thresholds(self, **changes: float) -> "Kit":
+        """A copy with some thresholds changed; a value outside THRESHOLD_RANGES raises ValueError."""
+        for key, value in changes.items():
+            lo, hi = THRESHOLD_RANGES[key]
+            if not lo <= value <= hi:
+                raise ValueError(f"{key} = {value:g} is out of range [{lo:g}, {hi:g}]")
         return replace(self, thresholds=replace(self.thresholds, **changes))
 
 
@@ -227,15 +241,9 @@ class _KitReader:
     def thresholds(self, d: object) -> Thresholds:
         if not isinstance(d, dict):
             raise self.fail("thresholds", "", "expected a table [thresholds]")
-        ranges = {
-            "min_score": (0.0, 1.0), "hand_on_speed": (0.1, 100.0), "hand_min_travel": (0.0, 3.0),
-            "foot_on_speed": (0.1, 100.0), "foot_min_travel": (0.0, 3.0), "release": (0.01, 0.99),
-            "rearm_travel": (0.0, 2.0), "refractory_ms": (0.0, 2000.0), "max_speed": (1.0, 1000.0),
-            "body_motion_speed": (0.0, 100.0), "torso_ratio": (0.1, 3.0),
-        }
-        self.unknown("thresholds", d, set(ranges))
+        self.unknown("thresholds", d, set(THRESHOLD_RANGES))
         base = Thresholds()
-        values = {f.name: self.number("thresholds", d, f.name, getattr(base, f.name), *ranges[f.name])
+        values = {f.name: self.number("thresholds", d, f.name, getattr(base, f.name), *THRESHOLD_RANGES[f.name])
                   for f in fields(Thresholds)}
         return Thresholds(**values)
 
