@@ -15,7 +15,7 @@ from lalelu.gestures.calibration import (Calibration, calibrate, calibration_pat
 from lalelu.gestures.detector import Detector
 from lalelu.gestures.kit import load_kit, parse_kit
 from lalelu.gestures.replay import plot_replay, replay_trace
-from lalelu.gestures.scenarios import Stroke, build, write_trace
+from lalelu.gestures.scenarios import Motion, Stroke, build, write_trace
 
 SHIFT = (0.25, -0.3)    # this player plays every drum right of and above the kit's centres
 
@@ -64,6 +64,24 @@ def test_calibration_finds_the_players_zones(kit):
     played = cal.apply(kit)
     assert played.zone("snare").center == cal.zone_centers["snare"]
     assert played.thresholds.hand_on_speed == cal.hand_on_speed
+
+
+def test_calibration_travel_is_measured_in_the_moving_body_frame(kit):
+    """A player who walks in and out while calibrating gets about the stroke travel of one who stands still
+    (each wrist height is taken in the body frame of its own moment, not the last one)."""
+    def travel(motion):
+        neutral = build("neutral", kit, [], 2.0, noise="realistic")
+        phases = {}
+        for i, z in enumerate(kit.hand_zones):
+            hand = "right_hand" if z.center[0] <= 0.2 else "left_hand"
+            strokes = [Stroke(0.8 + 0.6 * k, hand, z.name, 40 + 10 * k) for k in range(3)]
+            sc = build(f"zone {z.name}", kit, strokes, 2.6, noise="realistic", seed=i, motion=motion)
+            phases[z.name] = list(zip(sc.times_ns, sc.keypoints))
+        return calibrate("ana", kit, list(zip(neutral.times_ns, neutral.keypoints)), phases).hand_min_travel
+
+    still, walking = travel(None), travel(Motion(walk=0.6))
+    assert 0.08 < still < 0.18
+    assert abs(walking / still - 1.0) < 0.3, (still, walking)
 
 
 def test_calibration_needs_strokes_in_every_zone(kit):

@@ -103,8 +103,7 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
     travels: list[float] = []
     for zone in kit.hand_zones:
         frames = zone_strokes.get(zone.name, [])
-        det = Detector(listening, fps=fps)
-        hits = [h for t, kp in frames for h in det.update(t, kp) if h.limb.endswith("hand")]
+        hits, heights = _listen(Detector(listening, fps=fps), frames, th.min_score)
         if hits:
             # the hand that played the zone is the one with the most (and hardest) strokes; the other one
             # only fidgeted
@@ -126,7 +125,7 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
                               round(statistics.median(h.y for h in hits), 3))
         counts[zone.name] = len(hits)
         speeds.extend(h.speed for h in hits)
-        travels.append(_typical_travel(frames, det))
+        travels.append(_spread(heights[hits[0].limb]))
     # the player's own thresholds: arm at 40 % of their softest stroke, within 0.6 to 1.5 times the kit's
     on_speed = min(max(0.4 * min(speeds), 0.6 * th.hand_on_speed), 1.5 * th.hand_on_speed)
     min_travel = min(max(0.3 * min(travels), 0.05), th.hand_min_travel * 1.5) if travels else th.hand_min_travel
@@ -135,18 +134,26 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
                        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), strokes=counts)
 
 
-def _typical_travel(frames: Frames, det) -> float:
-    """Rough stroke height: the spread of the wrists' heights (body units) over the zone's frames."""
-    ys = []
-    body = det._body
-    for _, kp in frames:
-        for name in ("left_wrist", "right_wrist"):
-            w = kp[KP[name]]
-            if w[2] >= det.kit.thresholds.min_score and body.valid:
-                ys.append((float(w[1]) - body.oy) / body.scale)
+def _listen(det, frames: Frames, min_score: float) -> tuple[list, dict[str, list[float]]]:
+    """Play one zone's frames to the detector: the hands' hits, and each wrist's heights in body units (in
+    the body frame of the moment, which moves as the player does)."""
+    hits = []
+    heights: dict[str, list[float]] = {"left_hand": [], "right_hand": []}
+    for t, kp in frames:
+        hits.extend(h for h in det.update(t, kp) if h.limb.endswith("hand"))
+        for limb, wrist in (("left_hand", "left_wrist"), ("right_hand", "right_wrist")):
+            w = kp[KP[wrist]]
+            at = det.to_body(float(w[0]), float(w[1])) if w[2] >= min_score else None
+            if at is not None:
+                heights[limb].append(at[1])
+    return hits, heights
+
+
+def _spread(ys: list[float]) -> float:
+    """Rough stroke height: the spread (5th to 95th percentile) of the playing wrist's heights."""
     if len(ys) < 10:
         return 0.0
-    ys.sort()
+    ys = sorted(ys)
     return ys[int(0.95 * (len(ys) - 1))] - ys[int(0.05 * (len(ys) - 1))]
 
 

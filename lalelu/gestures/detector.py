@@ -216,6 +216,13 @@ class Detector:
         for limb in self._limbs:
             limb.reset()
 
+    def to_body(self, x: float, y: float) -> tuple[float, float] | None:
+        """A pixel position in body units, in the body frame of the latest update (None when there is none)."""
+        body = self._body
+        if not body.valid:
+            return None
+        return (x - body.ox) / body.scale, (y - body.oy) / body.scale
+
     def update(self, t_ns: int, keypoints) -> list[Hit]:
         t = t_ns * 1e-9
         rows = keypoints.tolist() if hasattr(keypoints, "tolist") else keypoints
