@@ -209,7 +209,6 @@ class Detector:
             if zone is not None:
                 limbs.append(_Limb(f"{foot}_foot", KP[f"{foot}_ankle"], zone, th.foot_on_speed, th.foot_min_travel))
         self._limbs = limbs
-        self._hand_zones = [(z, z.center[0], z.center[1]) for z in kit.zones if z.center is not None]
 
     def reset(self) -> None:
         self._body.valid = False
@@ -385,26 +384,15 @@ class Detector:
         limb.top = math.inf
         zone = limb.foot_zone
         if zone is None:
-            zone = _nearest(self._hand_zones, x, y, limb.last_zone)
+            # the drum this hand played last wins a near tie: a hand keeps to its pattern, and MoveNet's
+            # wrist drifts towards the other hand when both strike at once
+            zone = self.kit.nearest_hand_zone(x, y, keep=limb.last_zone, advantage=_KEEP_ZONE)
             limb.last_zone = zone
         if zone is None:
             return None
         return Hit(drum=zone.name, note=zone.note, velocity=self.kit.velocity.velocity(speed),
                    channel=self.kit.channel, t_ns=int(round(t_bottom * 1e9)), limb=limb.name,
                    speed=speed, x=x, y=y)
-
-
-def _nearest(zones: list[tuple[Zone, float, float]], x: float, y: float, last: Zone | None = None) -> Zone | None:
-    """The zone whose centre is nearest; the drum this hand played last wins a near tie (a hand keeps to
-    its pattern, and MoveNet's wrist drifts towards the other hand when both strike at once)."""
-    best, best_d = None, math.inf
-    for z, cx, cy in zones:
-        d = math.sqrt((cx - x) * (cx - x) + (cy - y) * (cy - y))
-        if z is last:
-            d -= _KEEP_ZONE
-        if d < best_d:
-            best, best_d = z, d
-    return best
 
 
 def _bottom_from_cubic(ts: list[float], ys: list[float], k: int) -> float | None:

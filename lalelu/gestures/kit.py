@@ -100,11 +100,15 @@ class Kit:
                 return z
         raise KeyError(name)
 
-    def nearest_hand_zone(self, x: float, y: float) -> Zone | None:
+    def nearest_hand_zone(self, x: float, y: float, keep: Zone | None = None, advantage: float = 0.0) -> Zone | None:
+        """The hand zone whose centre is nearest to (x, y), body units; `keep` still wins when it is at most
+        `advantage` farther."""
         best, best_d = None, math.inf
         for z in self.zones:
             if z.center is not None:
-                d = (z.center[0] - x) ** 2 + (z.center[1] - y) ** 2
+                d = math.hypot(z.center[0] - x, z.center[1] - y)
+                if z is keep:
+                    d -= advantage
                 if d < best_d:
                     best, best_d = z, d
         return best
