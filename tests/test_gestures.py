@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lalelu.errors import LaleluError
-from lalelu.gestures.bench import late_frames, run_bench, run_scenario, score, summary
+from lalelu.gestures.bench import run_bench, run_scenario, score, summary
 from lalelu.gestures.detector import Detector
 from lalelu.gestures.kit import load_kit, parse_kit
 from lalelu.gestures.scenarios import Motion, Stroke, build, conditions
@@ -110,7 +110,7 @@ def test_one_hit_per_stroke_on_the_right_drum_on_time(kit):
         assert (h.drum, h.limb) == (true.drum, true.limb)
         assert h.note == kit.zone(true.drum).note and h.channel == 9
         assert abs(h.t_ns - (sc.times_ns[0] + true.t * 1e9)) <= 10e6        # within a frame of the bottom
-    assert late_frames(sc, emitted, hits) == 0                               # emitted at most a frame late
+    assert score(sc, hits, emitted).late == 0                                # emitted at most a frame late
 
 
 def test_a_stroke_onto_a_lower_drum_without_rising_first(kit):
@@ -224,5 +224,5 @@ def test_works_at_a_camera_frame_rate(kit):
     sc = build("40 fps", kit, strokes, 5.5, noise="low", fps=40.0)
     hits, emitted = run_scenario(sc, kit)
     assert [h.drum for h in hits] == [s.drum for s in strokes]
-    assert late_frames(sc, emitted, hits) == 0
+    assert score(sc, hits, emitted).late == 0
     assert all(abs(h.t_ns - t.t_ns) <= 25e6 for h, t in zip(hits, sc.hits))

@@ -36,6 +36,11 @@ class Score:
         return self.matched / self.true_hits if self.true_hits else 1.0
 
     @property
+    def late(self) -> int:
+        """Matched hits emitted more than a frame after their true bottom."""
+        return sum(1 for e in self.sent_errors_ms if e > self.frame_ms)
+
+    @property
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
@@ -95,17 +100,6 @@ def score(scenario: Scenario, hits: list[Hit], emitted: list[int] | None = None)
                  frame_ms, errors, sent)
 
 
-def late_frames(scenario: Scenario, emitted: list[int], hits: list[Hit]) -> int:
-    """How many hits were emitted more than one frame after the true bottom they belong to."""
-    period_ns = 1e9 / scenario.fps
-    late = 0
-    for t_emit, h in zip(emitted, hits):
-        near = [t for t in scenario.hits if t.limb == h.limb and abs(t.t_ns - h.t_ns) <= MATCH_WINDOW_NS]
-        if near and t_emit - min(near, key=lambda t: abs(t.t_ns - h.t_ns)).t_ns > period_ns * 1.05:
-            late += 1
-    return late
-
-
 def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: float = 8.0, seed: int = 0,
               calibration=None, fps: float = 100.0) -> list[dict]:
     rows = []
@@ -114,9 +108,10 @@ def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: 
             t0 = time.perf_counter_ns()
             hits, emitted = run_scenario(sc, kit, calibration)
             elapsed = time.perf_counter_ns() - t0
-            row = score(sc, hits, emitted).row()
+            scored = score(sc, hits, emitted)
+            row = scored.row()
             row["detector_us_per_frame"] = round(elapsed / 1e3 / max(1, len(sc.times_ns)), 1)
-            row["late_emits"] = late_frames(sc, emitted, hits)
+            row["late_emits"] = scored.late
             rows.append(row)
     return rows
 
