@@ -16,7 +16,7 @@ from lalelu.ui import app as ui_app  # noqa: E402
 from lalelu.ui.controls import DEFAULT_PORT  # noqa: E402
 from lalelu.ui.plots import LivePlots, Ring  # noqa: E402
 from lalelu.ui.settings import SETTINGS_ENV, UiSettings, load_settings, save_settings  # noqa: E402
-from lalelu.ui.video_view import body_frame, zone_radii  # noqa: E402
+from lalelu.ui.video_view import FLASH_NS, VideoView, body_frame, zone_radii  # noqa: E402
 from lalelu.ui.window import MAX_UI_FPS, MainWindow  # noqa: E402
 
 
@@ -274,6 +274,52 @@ def test_live_plots_summary_and_redraw(qtbot):
     x, y = plots.e2e_curve.getData()
     assert len(x) == 100 and x[-1] == 0
     assert plots.jitter_curve.getData()[1] == pytest.approx(np.full(100, 10.0))
+
+
+def test_live_numbers_cover_the_last_seconds_and_a_trace_all_of_it(qtbot):
+    from lalelu.trace import TraceRecord
+
+    plots = LivePlots(window_s=10.0)
+    qtbot.addWidget(plots)
+    t0 = 10_000_000_000
+    # 15 s at 100 fps: 20 ms end to end for the first 5 s (and a drop there), 6 ms after
+    records = []
+    for i in range(1500):
+        t = t0 + i * 10_000_000
+        e2e = 20_000_000 if i < 500 else 6_000_000
+        records.append(TraceRecord(i, t, t + 1_000, t + 2_000, t + 3_000, t + e2e))
+    records.insert(200, TraceRecord(200, t0 + 2_005_000_000, dropped=True))
+    plots.add_records(records)
+    live = plots.summary()
+    assert live["over"] == "last 10 s" and live["drops"] == 0
+    assert live["e2e_p99_ms"] == pytest.approx(6.0)
+    plots.set_records(records)
+    whole = plots.summary()
+    assert whole["over"] == "the whole trace" and whole["drops"] == 1
+    assert whole["e2e_p99_ms"] == pytest.approx(20.0)
+    plots.reset()
+    assert plots.summary()["over"] == "last 10 s"    # live again after a trace was shown
+
+
+def test_a_hit_flash_goes_out_when_the_picture_stalls(qtbot):
+    from lalelu.gestures.kit import load_kit
+    from lalelu.sources.mannequin import Mannequin, rest_pose
+
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    mannequin = Mannequin((640, 480))
+    keypoints = np.concatenate([mannequin.keypoints(rest_pose()), np.ones((17, 1), np.float32)], axis=1)
+    view.set_zones(load_kit("default").zones)
+    view.flash("snare")
+    view.set_frame(mannequin.render(rest_pose()), keypoints)
+    lit = view._composed.copy()
+    view.expire_flashes()                         # still lit: nothing to redraw
+    assert np.array_equal(view._composed, lit)
+    qtbot.wait(FLASH_NS // 1_000_000 + 50)
+    view.expire_flashes()                         # no new frame came: the picture is redrawn unlit
+    assert not view.lit_zones()
+    assert np.abs(view._composed.astype(int) - lit).sum() > 0
 
 
 def test_app_without_a_display_says_what_to_do(monkeypatch):

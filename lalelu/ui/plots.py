@@ -101,6 +101,7 @@ class LivePlots(pg.GraphicsLayoutWidget):
             ring.clear()
         self._last_capture = 0
         self._ranges.clear()
+        self.show_all = False
         self.changed = True
 
     def add_records(self, records) -> None:
@@ -134,14 +135,21 @@ class LivePlots(pg.GraphicsLayoutWidget):
         return self._e2e.view()
 
     def summary(self) -> dict:
-        """Figures for the numbers beside the plots, over what is in the window."""
-        e2e, t = self._e2e.view(), self._t.view()
+        """Figures for the numbers beside the plots: over the last window_s seconds while live (the history
+        holds more), over everything for a recorded trace; "over" says which."""
+        e2e, t, drops = self._e2e.view(), self._t.view(), self._drops.view()
+        if t.size and not self.show_all:
+            start = t[-1] - self.window_s * 1e9
+            first = int(np.searchsorted(t, start))
+            e2e, t = e2e[first:], t[first:]
+            drops = drops[drops >= start]
         span_s = (t[-1] - t[0]) / 1e9 if t.size > 1 else 0.0
         return {
             "fps": (t.size - 1) / span_s if span_s > 0 else 0.0,
-            "drops": int(self._drops.count),
+            "drops": int(drops.size),
             "e2e_p50_ms": float(np.percentile(e2e, 50)) if e2e.size else float("nan"),
             "e2e_p99_ms": float(np.percentile(e2e, 99)) if e2e.size else float("nan"),
+            "over": "the whole trace" if self.show_all else f"last {self.window_s:g} s",
         }
 
     def redraw(self) -> None:

@@ -98,6 +98,7 @@ class VideoView(QWidget):
         self._radii: dict[str, float] = {}
         self._flash_until: dict[str, int] = {}
         self.flash_counts: dict[str, int] = {}       # hits shown per zone since the window opened
+        self._drawn_lit: set[str] = set()            # the zones lit in the composed picture
         self._message = "Press Start to play"
         self._label_font = QFont()
         self._label_font.setPointSize(9)
@@ -131,6 +132,12 @@ class VideoView(QWidget):
         now_ns = time.monotonic_ns() if now_ns is None else now_ns
         return {name for name, until in self._flash_until.items() if until > now_ns}
 
+    def expire_flashes(self, now_ns: int | None = None) -> None:
+        """Redraw when a flash went out (or came) with no new frame to show it: a stalled or paused source
+        must not keep a zone lit."""
+        if self.lit_zones(now_ns) != self._drawn_lit:
+            self._compose()
+
     def image_rect(self) -> QRectF | None:
         """Where the picture is in the widget (None before the first frame)."""
         if self._raw is None:
@@ -159,7 +166,7 @@ class VideoView(QWidget):
 
     def _draw_overlay(self, out: np.ndarray, scale: float) -> list[Label]:
         labels: list[Label] = []
-        lit = self.lit_zones()
+        lit = self._drawn_lit = self.lit_zones()
         kp = self._keypoints
         frame = body_frame(kp)
         line = max(2, int(round(2.5 * scale)))

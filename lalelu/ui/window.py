@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
             self._last_image_index = index
             # The image may be a frame or two newer than the last pose: show the pose of that frame if known.
             self.video.set_frame(image, self._keypoints.get(index, self._last_keypoints))
+        else:
+            self.video.expire_flashes(now)
         if self.redraws % self._plot_every == 0:
             self.plots.redraw()
         self.redraws += 1
@@ -275,7 +277,7 @@ class MainWindow(QMainWindow):
             f"<tr><td>hits</td><td align=right>{stats.get('hits', 0)}</td></tr>"
             f"<tr><td>p50</td><td align=right><b>{_ms(live['e2e_p50_ms'])}</b> ms</td></tr>"
             f"<tr><td>p99</td><td align=right><b>{_ms(live['e2e_p99_ms'])}</b> ms</td></tr>"
-            "</table><small>end to end,<br>last 10 s</small>")
+            f"</table><small>end to end,<br>{live['over']}</small>")
 
     def show_error(self, text: str) -> None:
         self.error = text
