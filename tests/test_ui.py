@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
 
@@ -372,3 +373,33 @@ def _left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_a_late_answer_from_the_engine_process_is_not_taken_for_the_next_one(monkeypatch):
+    """The window asks the engine process to start or stop recording over a pipe; an answer that comes
+    after the question timed out must not be read as the answer to the next question."""
+    import multiprocessing
+    import threading
+
+    from lalelu.engine import EngineConfig
+    from lalelu.ui import engine_process
+
+    monkeypatch.setattr(engine_process, "ASK_TIMEOUT_S", 0.3)
+    proc = engine_process.EngineProcess(EngineConfig())
+    ours, theirs = multiprocessing.Pipe()
+    proc._commands, proc._proc = ours, object()   # only the pipe is used here: the child is this thread
+
+    def child():
+        command, serial, path = theirs.recv()
+        time.sleep(0.5)                                      # too late for the first question
+        theirs.send((serial, "ok", "/late/first.jsonl"))
+        command, serial = theirs.recv()
+        theirs.send((serial, "ok", "/on/time.jsonl"))
+
+    helper = threading.Thread(target=child)
+    helper.start()
+    with pytest.raises(OSError, match="did not answer 'record' within 0.3 s"):
+        proc.start_recording("/tmp/first.jsonl")
+    time.sleep(0.4)                                          # the late answer is now waiting in the pipe
+    assert proc._ask("stop_record") == "/on/time.jsonl"
+    helper.join()

@@ -29,6 +29,7 @@ HEADER = 4 * 8                      # int64: write sequence (odd while writing),
 PUBLISH_S = 1.0 / 60.0              # how often the child hands over records and the newest frame
 STATS_S = 0.25
 START_TIMEOUT_S = 90.0
+ASK_TIMEOUT_S = 10.0                # for the engine process to start or stop recording
 
 
 def _attach(name: str) -> shared_memory.SharedMemory:
@@ -93,16 +94,17 @@ def _child_main(config, commands, data, shm_name: str) -> None:
                 break
             if command == "stop":
                 break
+            serial, *args = args     # echoed in the reply: the window drops a reply it stopped waiting for
             try:
                 if command == "record":
                     engine.start_recording(args[0])
-                    commands.send(("ok", engine.recording_path))
+                    commands.send((serial, "ok", engine.recording_path))
                 elif command == "stop_record":
                     path = engine.recording_path
                     engine.stop_recording()
-                    commands.send(("ok", path))
+                    commands.send((serial, "ok", path))
             except OSError as exc:
-                commands.send(("error", str(exc)))
+                commands.send((serial, "error", str(exc)))
     finally:
         stop.set()
         publisher.join(2.0)
@@ -136,6 +138,7 @@ class EngineProcess:
         self._receiver: threading.Thread | None = None
         self._alive = False
         self._stopping = False
+        self._asked = 0                        # serial of the latest question to the engine process
 
     # --- life -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -258,13 +261,18 @@ class EngineProcess:
         return out
 
     # --- recording (the recorder runs beside the engine, in the child) ----------------------------
-    def _ask(self, *command) -> str | None:
+    def _ask(self, command: str, *args) -> str | None:
         if self._proc is None:
             raise OSError("the engine is not running")
-        self._commands.send(command)
-        if not self._commands.poll(10.0):
-            raise OSError("the engine process did not answer")
-        kind, value = self._commands.recv()
+        self._asked += 1
+        self._commands.send((command, self._asked, *args))
+        deadline = time.monotonic() + ASK_TIMEOUT_S
+        while True:
+            if not self._commands.poll(max(0.0, deadline - time.monotonic())):
+                raise OSError(f"the engine process did not answer {command!r} within {ASK_TIMEOUT_S:g} s")
+            serial, kind, value = self._commands.recv()
+            if serial == self._asked:     # an older serial: the late answer to a question that timed out
+                break
         if kind == "error":
             raise OSError(value)
         return value
