@@ -59,6 +59,9 @@ def add_bench_gestures_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a detector threshold")
     p.add_argument("--fps", type=float, default=100.0, help="frame rate of the sequences (default 100)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--floor", action="store_true",
+                   help="also fit the exact stroke template to each hand stroke (an oracle) and print its timing "
+                        "error beside the detector's: the floor that noise sets")
     p.set_defaults(func=bench_gestures)
 
 
@@ -87,6 +90,16 @@ def bench_gestures(args: argparse.Namespace) -> int:
     cost = sorted(r["detector_us_per_frame"] for r in rows)
     print(f"detector cost (Detector.update, all limbs): median {cost[len(cost) // 2]:.1f} us per frame, "
           f"worst condition {cost[-1]:.1f} us")
+    if args.floor:
+        from lalelu.gestures.floor import p95, timing_floor
+
+        print("timing floor: the exact stroke template fitted to the wrist up to one frame past the true bottom "
+              "(hand strokes, conditions without dropouts), p95 of |error| against the detector's on the same "
+              "strokes:")
+        for noise in noises:
+            r = timing_floor(kit, noise, seconds=args.seconds, seed=args.seed)
+            print(f"{noise:>9s}: oracle {p95(r['oracle_ms']):5.1f} ms, detector {p95(r['detector_ms']):5.1f} ms "
+                  f"({r['strokes']} strokes)")
     return 0
 
 
