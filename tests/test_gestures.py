@@ -133,6 +133,40 @@ def test_a_stroke_whose_fast_part_the_camera_lost(kit):
     assert emitted[0] - sc.hits[0].t_ns <= 30e6
 
 
+def _frame_at(sc, seconds: float) -> int:
+    return sc.times_ns.index(min(sc.times_ns, key=lambda t: abs(t - (sc.times_ns[0] + seconds * 1e9))))
+
+
+def test_a_stroke_hidden_by_a_flicker_then_a_dropout(kit):
+    """The wrist jumps elsewhere for two frames, then is missing for four: nearly the whole descent is hidden
+    and the wrist is seen again near the bottom. Still one hit, on the right drum, at most two frames late."""
+    sc = build("hidden", kit, [Stroke(1.0, "left_hand", "hihat_closed", 100)], 2.0)
+    i0, wrist, scale = _frame_at(sc, 0.91), KP["left_wrist"], 80.0
+    for k, kp in enumerate(sc.keypoints[i0:i0 + 6]):
+        if k < 2:   # a flicker: another body part, with a middling score
+            kp[wrist, :2] += (-0.6 * scale, 1.0 * scale)
+            kp[wrist, 2] = 0.45
+        else:       # then lost
+            kp[wrist, 2] = 0.05
+    hits, emitted = run_scenario(sc, kit)
+    assert [h.drum for h in hits] == ["hihat_closed"]
+    assert emitted[0] - sc.hits[0].t_ns <= 25e6
+
+
+def test_a_flicker_after_a_dropout_is_no_hit(kit):
+    """Standing still, an ankle is lost for four frames and then flickers 0.5 shoulder widths down for three:
+    no kick (a reappearing limb only joins its history once four frames agree)."""
+    sc = build("still", kit, [], 2.0, noise="low", silent=[(0.0, 2.0)])
+    i0, ankle, scale = _frame_at(sc, 1.0), KP["right_ankle"], 80.0
+    for kp in sc.keypoints[i0:i0 + 4]:
+        kp[ankle, 2] = 0.05
+    for kp in sc.keypoints[i0 + 4:i0 + 7]:
+        kp[ankle, 1] += 0.5 * scale
+        kp[ankle, 2] = 0.45
+    hits, _ = run_scenario(sc, kit)
+    assert hits == []
+
+
 def test_velocity_follows_stroke_speed(kit):
     vels = [30, 50, 70, 90, 110, 127]
     strokes = [Stroke(1.0 + 0.6 * i, "right_hand", "snare", v) for i, v in enumerate(vels)]

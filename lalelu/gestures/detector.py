@@ -13,8 +13,8 @@ must rise again, move sideways to another drum, or come to rest, before its next
 time keep one stroke to one hit. Against keypoint flicker: low scores count as missing, a one-frame spike
 is replaced by its neighbours' median, and a jump no limb makes in a frame is ignored unless it persists
 for three frames. A limb missing for up to eight frames keeps its history, so a stroke whose fast part
-the camera lost still plays when the limb is seen again. The feet are muted while the body travels
-(walking in or out, turning).
+the camera lost still plays when the limb is seen again, even far from where it was lost (once four
+frames agree on where it is). The feet are muted while the body travels (walking in or out, turning).
 
 Plain Python floats only: `update` allocates no arrays and never logs (about 30 us a frame for all four
 limbs on the development VM; `lalelu bench gestures` prints it).
@@ -45,6 +45,7 @@ _STOPPED = 0.2         # the limb moved less than this share of its peak speed i
 _KEEP_ZONE = 0.1       # shoulder widths of advantage for the drum a hand played last
 _SPIKE = 0.08          # shoulder widths off both neighbours (at 100 fps): a one-frame spike
 _REARM_SIDEWAYS = 0.3  # moving this far sideways after a hit (to another drum) re-arms the limb
+_BRIDGE_FRAMES = 4     # frames that must agree before a limb seen again after going missing joins its history
 _SETTLED_S = 0.03      # slower than half the on-speed this long after a hit: the stroke is over, re-arm
 
 
@@ -130,7 +131,7 @@ class _Limb:
 
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
-                 "v", "v_max", "t_pred", "last_zone", "slow_since")
+                 "v", "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing")
 
     def __init__(self, name: str, index: int, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, index
@@ -142,6 +143,8 @@ class _Limb:
         self.n = 0                   # samples pushed since the last reset (indexes the descent start)
         self.t_last = -1.0
         self.alt: list[tuple[float, float, float]] = []   # rejected samples that agree with each other
+        self.missing = False         # the latest frame had no usable sample of this limb
+        self.alt_after_missing = False   # the run in `alt` began right after missing frames
         self.refractory_until = -1.0
         self.last_zone: Zone | None = None
         self.reset()
@@ -243,12 +246,14 @@ class Detector:
 
     def _step(self, limb: _Limb, t: float, kp: list, body: _Body) -> Hit | None:
         if kp[2] < self._min_score:
+            limb.missing = True
             if limb.armed and limb.t_pred and t - 1.5 / self.fps <= limb.t_pred <= t + 0.5 / self.fps:
                 # lost at the bottom of an armed stroke whose bottom was predicted for about now: play it
                 return self._fire(limb, t, limb.t_pred, limb.xs[-1], limb.ys[-1])
             if limb.n and t - limb.t_last > self._max_gap:
                 limb.reset()
             return None
+        was_missing, limb.missing = limb.missing, False
         inv = 1.0 / body.scale
         x = (kp[0] - body.ox) * inv
         y = (kp[1] - body.oy) * inv
@@ -257,10 +262,13 @@ class Detector:
             dt = t - limb.t_last
             if dt <= 0.0:
                 return None
-            if dt > self._max_gap:
+            # a limb seen again after missing frames is judged by when it reappeared (it may take a few
+            # frames to confirm)
+            back = limb.alt[0][0] if limb.alt and limb.alt_after_missing else t
+            if back - limb.t_last > self._max_gap:
                 limb.reset()
             elif (math.hypot(x - xs[-1], y - ys[-1]) > min(self._max_step, _FLICKER_JUMP / dt + 2.0 * limb.v_max) * dt
-                  and not self._believe_jump(limb, t, x, y, dt)):
+                  and not self._believe_jump(limb, t, x, y, dt, was_missing)):
                 return None             # faster than an arm moves: a flicker, until frames agree it is not
         limb.alt.clear()
         if len(ys) >= 2:
@@ -356,17 +364,24 @@ class Detector:
         t_bottom = t + u_bottom * period
         return self._fire(limb, t, t_bottom, x, y)
 
-    def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float) -> bool:
-        """A sample too far from the last one: keep it aside until three frames agree that the limb is
-        there, then start the limb over from them (so a stroke right after is not lost)."""
+    def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float, after_missing: bool) -> bool:
+        """A sample too far from the last one: keep it aside until frames agree that the limb is there.
+        If the limb had gone missing just before them (the camera lost it in a fast move), four frames
+        must agree (longer than a flicker that follows a dropout lasts) and they join the limb's history,
+        so a stroke whose descent was hidden still plays; otherwise three frames start the limb over from
+        them (a flicker that persisted, or a limb that really moved)."""
         alt = limb.alt
         if alt and math.hypot(x - alt[-1][1], y - alt[-1][2]) > _FLICKER_JUMP + 2.0 * limb.v_max * dt:
             alt.clear()
+        if not alt:
+            limb.alt_after_missing = after_missing
         alt.append((t, x, y))
-        if len(alt) < 3:
+        bridge = limb.alt_after_missing and alt[0][0] - limb.t_last <= self._max_gap
+        if len(alt) < (_BRIDGE_FRAMES if bridge else 3):
             return False
         seed = alt[:-1]
-        limb.reset()
+        if not bridge:
+            limb.reset()
         for ta, xa, ya in seed:
             limb.push(ta, xa, ya)
         return True
