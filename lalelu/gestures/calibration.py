@@ -89,7 +89,7 @@ def neutral_pose(frames: Frames, min_score: float = 0.3) -> tuple[float, float]:
 def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Frames], fps: float = 100.0,
               min_strokes: int = 2) -> Calibration:
     """neutral: frames of the player standing still; zone_strokes: per hand zone, frames of a few strokes."""
-    from lalelu.gestures.detector import Detector   # the detector finds the strokes' bottoms
+    from lalelu.gestures.detector import Detector, play_frames   # the detector finds the strokes' bottoms
 
     calibration_path(player)                        # refuses a bad player name before any work
     width, ratio = neutral_pose(neutral, kit.thresholds.min_score)
@@ -103,7 +103,8 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
     travels: list[float] = []
     for zone in kit.hand_zones:
         frames = zone_strokes.get(zone.name, [])
-        hits, heights = _listen(Detector(listening, fps=fps), frames, th.min_score)
+        hits, heights = play_frames(Detector(listening, fps=fps), frames)
+        hits = [h for h in hits if h.limb.endswith("hand")]
         if hits:
             # the hand that played the zone is the one with the most (and hardest) strokes; the other one
             # only fidgeted
@@ -125,28 +126,13 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
                               round(statistics.median(h.y for h in hits), 3))
         counts[zone.name] = len(hits)
         speeds.extend(h.speed for h in hits)
-        travels.append(_spread(heights[hits[0].limb]))
+        travels.append(_spread([y for _, y in heights[hits[0].limb]]))     # the playing hand's
     # the player's own thresholds: arm at 40 % of their softest stroke, within 0.6 to 1.5 times the kit's
     on_speed = min(max(0.4 * min(speeds), 0.6 * th.hand_on_speed), 1.5 * th.hand_on_speed)
     min_travel = min(max(0.3 * min(travels), 0.05), th.hand_min_travel * 1.5) if travels else th.hand_min_travel
     return Calibration(player=player, kit=kit.name, shoulder_width_px=round(width, 2), torso_ratio=round(ratio, 4),
                        zone_centers=centers, hand_on_speed=round(on_speed, 3), hand_min_travel=round(min_travel, 3),
                        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), strokes=counts)
-
-
-def _listen(det, frames: Frames, min_score: float) -> tuple[list, dict[str, list[float]]]:
-    """Play one zone's frames to the detector: the hands' hits, and each wrist's heights in body units (in
-    the body frame of the moment, which moves as the player does)."""
-    hits = []
-    heights: dict[str, list[float]] = {"left_hand": [], "right_hand": []}
-    for t, kp in frames:
-        hits.extend(h for h in det.update(t, kp) if h.limb.endswith("hand"))
-        for limb, wrist in (("left_hand", "left_wrist"), ("right_hand", "right_wrist")):
-            w = kp[KP[wrist]]
-            at = det.to_body(float(w[0]), float(w[1])) if w[2] >= min_score else None
-            if at is not None:
-                heights[limb].append(at[1])
-    return hits, heights
 
 
 def _spread(ys: list[float]) -> float:

@@ -16,7 +16,7 @@ for three frames. A limb missing for up to eight frames keeps its history, so a 
 the camera lost still plays when the limb is seen again, even far from where it was lost (once four
 frames agree on where it is). The feet are muted while the body travels (walking in or out, turning).
 
-Plain Python floats only: `update` allocates no arrays and never logs (about 30 us a frame for all four
+Plain Python floats only: `update` allocates no arrays and never logs (20-30 us a frame for all four
 limbs on the development VM; `lalelu bench gestures` prints it).
 """
 
@@ -408,6 +408,21 @@ class Detector:
         return Hit(drum=zone.name, note=zone.note, velocity=self.kit.velocity.velocity(speed),
                    channel=self.kit.channel, t_ns=int(round(t_bottom * 1e9)), limb=limb.name,
                    speed=speed, x=x, y=y)
+
+
+def play_frames(det: Detector, frames) -> tuple[list[Hit], dict[str, list[tuple[float, float]]]]:
+    """Play (t_ns, keypoints) frames to a detector (offline: calibration, benchmarks): its hits, and each
+    wrist's (time s, height in body units) in the body frame of that moment, where it was seen."""
+    hits: list[Hit] = []
+    heights: dict[str, list[tuple[float, float]]] = {"left_hand": [], "right_hand": []}
+    wrists = (("left_hand", KP["left_wrist"]), ("right_hand", KP["right_wrist"]))
+    for t_ns, kp in frames:
+        hits.extend(det.update(t_ns, kp))
+        for limb, i in wrists:
+            at = det.to_body(float(kp[i][0]), float(kp[i][1])) if kp[i][2] >= det.kit.thresholds.min_score else None
+            if at is not None:
+                heights[limb].append((t_ns * 1e-9, at[1]))
+    return hits, heights
 
 
 def _bottom_from_cubic(ts: list[float], ys: list[float], k: int) -> float | None:

@@ -1,21 +1,23 @@
 """The timing floor: how closely any detector could place a stroke's bottom under keypoint noise.
 
-An oracle that knows more than a detector can: which stroke it is looking at, the exact shapes the
+An oracle that knows more than a detector can: which stroke it is looking at, and the exact shapes the
 scenarios draw (a cosine or late-peaking descent of some length and height that ends at the bottom, the
-limb still just after it) and the player's true scale. It fits the template by least squares to the
-wrist's noisy heights up to `look` frames past the true bottom (the detector may look one frame ahead) and
-takes the fitted end of the descent as the bottom. Its timing error is the noise's doing, not a
-detector's: a timing target well below it cannot be met at that noise level.
+limb still just after it). It fits that template by least squares to the wrist's heights (in the
+detector's own body frame) up to `look` frames past the true bottom (the detector may look one frame
+ahead) and takes the fitted end of the descent as the bottom. Its timing error is the noise's doing, not
+a detector's: a timing target well below it cannot be met at that noise level.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from lalelu.gestures.detector import Detector
+from lalelu.gestures.bench import score
+from lalelu.gestures.detector import Detector, play_frames
 from lalelu.gestures.kit import Kit
-from lalelu.gestures.scenarios import Scenario, conditions
-from lalelu.pose.keypoints import KP
+from lalelu.gestures.scenarios import conditions
 
 _LOOK_BACK_S = 0.16                              # longer than the longest descent the scenarios draw
 _ENDS_S = np.arange(-0.06, 0.0205, 0.001)        # candidate bottoms, relative to the newest sample
@@ -23,7 +25,8 @@ _LENGTHS_S = np.arange(0.03, 0.1405, 0.005)      # candidate descent lengths (th
 
 
 def fit_bottom(ts: np.ndarray, ys: np.ndarray) -> float:
-    """The bottom time of the cosine descent (flat after it) that fits (ts, ys) best, in ts's units."""
+    """The bottom time of the stroke template (either shape, any length and height, flat after the bottom)
+    that fits (ts, ys) best, in ts's units."""
     ends = ts[-1] + _ENDS_S[:, None]
     starts = ends - _LENGTHS_S[None, :]
     u = np.clip((ts[None, None, :] - starts[..., None]) / _LENGTHS_S[None, :, None], 0.0, 1.0)
@@ -41,20 +44,6 @@ def fit_bottom(ts: np.ndarray, ys: np.ndarray) -> float:
     return float(ends[i, 0])
 
 
-def _wrist_heights(scenario: Scenario, wrist: int) -> tuple[np.ndarray, np.ndarray]:
-    """(times s, wrist heights in body units): origin smoothed as the detector does it, the true scale."""
-    kp = np.stack(scenario.keypoints)
-    ts = np.asarray(scenario.times_ns, dtype=np.float64) * 1e-9
-    mid_y = (kp[:, KP["left_shoulder"], 1] + kp[:, KP["right_shoulder"], 1]) * 0.5
-    width = np.hypot(*(kp[:, KP["left_shoulder"], :2] - kp[:, KP["right_shoulder"], :2]).T)
-    scale = np.convolve(width, np.ones(31) / 31, mode="same")
-    scale[:15], scale[-15:] = scale[15], scale[-16]
-    origin = mid_y.copy()
-    for i in range(1, len(origin)):
-        origin[i] = origin[i - 1] + (mid_y[i] - origin[i - 1]) * (1.0 - np.exp(-(ts[i] - ts[i - 1]) / 0.03))
-    return ts, (kp[:, wrist, 1] - origin) / scale
-
-
 def timing_floor(kit: Kit, noise: str, seconds: float = 8.0, seed: int = 0, look: int = 1) -> dict:
     """The oracle's and the detector's timing errors (ms) on the same hand strokes: those of the playing
     conditions without dropouts or flicker (whose garbage samples the oracle would have to be told about)."""
@@ -62,22 +51,16 @@ def timing_floor(kit: Kit, noise: str, seconds: float = 8.0, seed: int = 0, look
     for sc in conditions(kit, noise, seconds, seed):
         if sc.name.startswith("silent") or "dropouts" in sc.name:
             continue
-        det = Detector(kit, fps=sc.fps)
-        hits = [h for t, kp in zip(sc.times_ns, sc.keypoints) for h in det.update(t, kp)]
-        period = 1.0 / sc.fps
-        heights = {limb: _wrist_heights(sc, KP[wrist])
-                   for limb, wrist in (("right_hand", "right_wrist"), ("left_hand", "left_wrist"))}
-        for true in sc.hits:
-            if true.limb not in heights:
-                continue
-            ts, ys = heights[true.limb]
+        hits, heights = play_frames(Detector(kit, fps=sc.fps), zip(sc.times_ns, sc.keypoints))
+        strokes = [h for h in sc.hits if h.limb in heights]
+        for true in strokes:
+            ts, ys = (np.array(v) for v in zip(*heights[true.limb]))
             t_true = true.t_ns * 1e-9
-            upto = t_true + look * period
+            upto = t_true + look / sc.fps
             m = (ts <= upto) & (ts >= upto - _LOOK_BACK_S)
             oracle.append((fit_bottom(ts[m], ys[m]) - t_true) * 1e3)
-            near = [h for h in hits if h.limb == true.limb and abs(h.t_ns - true.t_ns) <= 60_000_000]
-            if near:
-                detector.append((min(near, key=lambda h: abs(h.t_ns - true.t_ns)).t_ns - true.t_ns) / 1e6)
+        hand_hits = [h for h in hits if h.limb in heights]
+        detector += score(replace(sc, hits=strokes), hand_hits).timing_errors_ms
     return {"noise": noise, "strokes": len(oracle), "oracle_ms": oracle, "detector_ms": detector}
 
 
