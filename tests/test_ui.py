@@ -257,6 +257,7 @@ def test_opening_something_that_is_not_a_trace_says_so(window, tmp_path):
 
 
 def test_live_plots_summary_and_redraw(qtbot):
+    """The curves and the numbers beside them."""
     from lalelu.trace import TraceRecord
 
     plots = LivePlots()
@@ -276,14 +277,11 @@ def test_live_plots_summary_and_redraw(qtbot):
     assert len(x) == 100 and x[-1] == 0
     assert plots.jitter_curve.getData()[1] == pytest.approx(np.full(100, 10.0))
 
-
-def test_live_numbers_cover_the_last_seconds_and_a_trace_all_of_it(qtbot):
-    from lalelu.trace import TraceRecord
-
-    plots = LivePlots(window_s=10.0)
-    qtbot.addWidget(plots)
-    t0 = 10_000_000_000
-    # 15 s at 100 fps: 20 ms end to end for the first 5 s (and a drop there), 6 ms after
+    # the numbers cover the last 10 s while live (the history holds more), the whole of a trace: 15 s at
+    # 100 fps, 20 ms end to end for the first 5 s (and a drop there), 6 ms after. (The same widget again:
+    # once, a later LivePlots() segfaulted in the suite, a known pyqtgraph/PySide6 fragility; fewer
+    # pyqtgraph widgets, fewer chances.)
+    plots.reset()
     records = []
     for i in range(1500):
         t = t0 + i * 10_000_000
