@@ -156,9 +156,8 @@ def test_playing_the_scripted_drummer(window, qtbot, jack_server, tmp_path):
     window.video.flash(drum)
     assert drum in window.video.lit_zones()
     first_curve = window.plots.e2e_curve.getData()[1].copy()
-    qtbot.wait(300)
-    assert len(window.plots.e2e_curve.getData()[1]) != len(first_curve) or not np.array_equal(
-        window.plots.e2e_curve.getData()[1], first_curve)
+    qtbot.waitUntil(lambda: len(window.plots.e2e_curve.getData()[1]) != len(first_curve) or not np.array_equal(
+        window.plots.e2e_curve.getData()[1], first_curve), timeout=3000)   # the plots move (a busy machine: soon)
     qtbot.waitUntil(lambda: "fps" in window.status_labels["source"].text(), timeout=2000)
     assert "lalelu ui test" in window.status_labels["midi"].text()
     assert "core" in window.status_labels["cores"].text()
