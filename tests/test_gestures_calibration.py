@@ -201,6 +201,29 @@ def test_replay_command(trace, tmp_path, capsys, cal_dir):
         args.func(args)
 
 
+def test_replay_with_a_player_and_overrides(trace, kit, capsys, cal_dir):
+    """--player plays the player's calibration; --set still wins over it."""
+    path, _ = trace
+    save_calibration(Calibration("ana", kit.name, 80.0, 0.7, {z.name: z.center for z in kit.hand_zones}, 3.0,
+                                 0.1, "now"))
+    args = _parser().parse_args(["replay", str(path), "--player", "ana"])
+    assert args.func(args) == 0
+    assert "7 hits over" in capsys.readouterr().out
+    args = _parser().parse_args(["replay", str(path), "--player", "ana", "--set", "hand_on_speed=50"])
+    assert args.func(args) == 0
+    assert "1 hits over" in capsys.readouterr().out       # the kick only: no hand stroke is that fast
+
+
+def test_bench_gestures_floor_at_the_asked_frame_rate(kit, capsys):
+    from lalelu.gestures.floor import p95, timing_floor
+
+    args = _parser().parse_args(["bench", "gestures", "--noise", "none", "--seconds", "4", "--fps", "40", "--floor"])
+    assert args.func(args) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if "oracle" in ln][-1]
+    at_40 = timing_floor(kit, "none", seconds=4, fps=40.0)
+    assert f"oracle {p95(at_40['oracle_ms']):5.1f} ms, detector {p95(at_40['detector_ms']):5.1f} ms" in line
+
+
 def test_bench_gestures_json(capsys):
     args = _parser().parse_args(["bench", "gestures", "--json", "--noise", "none", "--seconds", "4"])
     assert args.func(args) == 0

@@ -9,27 +9,29 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import fields
 
 from lalelu.errors import LaleluError
-from lalelu.gestures.kit import Kit, Thresholds, load_kit
+from lalelu.gestures.kit import THRESHOLD_RANGES, Kit, load_kit
 
 # --- shared options ------------------------------------------------------------------------------------
 
 
-def kit_with_overrides(kit_name: str, sets: list[str] | None, player: str | None = None):
-    """(kit, calibration) from --kit, --set KEY=VALUE (thresholds) and --player."""
+def played_kit(kit_name: str, sets: list[str] | None, player: str | None = None) -> Kit:
+    """The kit as the detector will play it: --kit, then --player's calibration, then --set KEY=VALUE
+    (thresholds) last, so that an override always wins over the calibration."""
     from lalelu.gestures.calibration import load_calibration
 
     kit = load_kit(kit_name)
+    if player:
+        kit = load_calibration(player).apply(kit)   # refuses a calibration made for another kit
     if sets:
-        allowed = {f.name for f in fields(Thresholds)}
         changes = {}
         for item in sets:
             key, sep, value = item.partition("=")
             key = key.strip()
-            if not sep or key not in allowed:
-                raise LaleluError(f"--set {item!r}: give KEY=VALUE with KEY one of {', '.join(sorted(allowed))}")
+            if not sep or key not in THRESHOLD_RANGES:
+                raise LaleluError(f"--set {item!r}: give KEY=VALUE with KEY one of "
+                                  f"{', '.join(sorted(THRESHOLD_RANGES))}")
             try:
                 changes[key] = float(value)
             except ValueError:
@@ -38,10 +40,7 @@ def kit_with_overrides(kit_name: str, sets: list[str] | None, player: str | None
             kit = kit.with_thresholds(**changes)
         except ValueError as error:
             raise LaleluError(f"--set: {error}") from None
-    calibration = load_calibration(player) if player else None
-    if calibration is not None:
-        calibration.apply(kit)   # refuses a calibration made for another kit, before any work
-    return kit, calibration
+    return kit
 
 
 # --- bench ---------------------------------------------------------------------------------------------
@@ -69,7 +68,7 @@ def bench_gestures(args: argparse.Namespace) -> int:
     from lalelu.gestures.bench import format_table, run_bench, summary
     from lalelu.gestures.scenarios import NOISE_LEVELS
 
-    kit, _ = kit_with_overrides(args.kit, args.set)
+    kit = played_kit(args.kit, args.set)
     noises = tuple(args.noise) if args.noise else tuple(NOISE_LEVELS)
     rows = run_bench(kit, noises, seconds=args.seconds, seed=args.seed, fps=args.fps)
     if args.json:
@@ -97,7 +96,7 @@ def bench_gestures(args: argparse.Namespace) -> int:
               "(hand strokes, conditions without dropouts), p95 of |error| against the detector's on the same "
               "strokes:")
         for noise in noises:
-            r = timing_floor(kit, noise, seconds=args.seconds, seed=args.seed)
+            r = timing_floor(kit, noise, seconds=args.seconds, seed=args.seed, fps=args.fps)
             print(f"{noise:>9s}: oracle {p95(r['oracle_ms']):5.1f} ms, detector {p95(r['detector_ms']):5.1f} ms "
                   f"({r['strokes']} strokes)")
     return 0
@@ -108,8 +107,8 @@ def bench_gestures(args: argparse.Namespace) -> int:
 def replay_command(args: argparse.Namespace) -> int:
     from lalelu.gestures.replay import format_hits, plot_replay, replay_trace
 
-    kit, calibration = kit_with_overrides(args.kit, args.set, args.player)
-    rep = replay_trace(args.trace, kit, calibration, fps=args.fps)
+    kit = played_kit(args.kit, args.set, args.player)
+    rep = replay_trace(args.trace, kit, fps=args.fps)
     print(format_hits(rep))
     if args.plot:
         print(f"plot: {plot_replay(rep, args.plot, kit.thresholds.min_score)}")

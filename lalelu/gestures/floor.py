@@ -44,11 +44,12 @@ def fit_bottom(ts: np.ndarray, ys: np.ndarray) -> float:
     return float(ends[i, 0])
 
 
-def timing_floor(kit: Kit, noise: str, seconds: float = 8.0, seed: int = 0, look: int = 1) -> dict:
+def timing_floor(kit: Kit, noise: str, seconds: float = 8.0, seed: int = 0, look: int = 1,
+                 fps: float = 100.0) -> dict:
     """The oracle's and the detector's timing errors (ms) on the same hand strokes: those of the playing
     conditions without dropouts or flicker (whose garbage samples the oracle would have to be told about)."""
     oracle, detector = [], []
-    for sc in conditions(kit, noise, seconds, seed):
+    for sc in conditions(kit, noise, seconds, seed, fps):
         if sc.name.startswith("silent") or "dropouts" in sc.name:
             continue
         hits, heights = play_frames(Detector(kit, fps=sc.fps), zip(sc.times_ns, sc.keypoints))
