@@ -454,6 +454,8 @@ class Engine:
         if poll is not None:
             for event in poll():
                 self._post(f"MIDI: {event.message}")
+        if self._recorder is not None and self._recorder.error is not None:
+            self.stop_recording()   # it failed (disk full...): say so; play goes on
         out = []
         while self._messages:
             out.append(self._messages.popleft())
@@ -467,7 +469,7 @@ class Engine:
         now = time.monotonic_ns()
         since = now - int(window_s * 1e9)
         recent = self.ring.recent(int(self._source_fps() * window_s * 2) + 10)
-        e2e = summarize_ns(np.array([r.t_sent - r.t_capture for r in recent if not r.dropped and r.t_sent >= since],
+        e2e = summarize_ns(np.array([r.e2e_ns for r in recent if r.e2e_ns is not None and r.t_sent >= since],
                                     np.int64))
         span_s = min(window_s, max((now - self.started_ns) / 1e9, 1e-9)) if self.started_ns else window_s
         midi_status = "off" if self.midi is None else str(getattr(self.midi, "status", "?"))
@@ -506,6 +508,9 @@ class Engine:
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
             recorder.close()
+            if recorder.error is not None:
+                self._post(f"error: recording to {recorder.path} stopped: {recorder.error}; play goes on, "
+                           f"{recorder.written} records were written")
             if recorder.lost:
                 self._post(f"warning: the recorder lost {recorder.lost} trace records (it fell behind)")
 

@@ -33,19 +33,20 @@ def parse_cores(text: str | None) -> tuple[int | None, int | None]:
 
 
 def _add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    # No defaults here: an option not given leaves the window's remembered setting, or the engine's default.
     p.add_argument("--source", help="synthetic, camera:N or file:PATH (default: the first webcam, "
                                     "else the scripted drummer)")
-    p.add_argument("--model", default="lightning", help="lightning, thunder, multipose or a model path")
-    p.add_argument("--backend", default="litert", help="litert, onnxruntime, tensorflow or tensorrt")
-    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                   help=f"pose inference threads (default {DEFAULT_THREADS})")
-    p.add_argument("--kit", default="default", help="kit name or .toml path")
+    p.add_argument("--model", help="lightning, thunder, multipose or a model path (default lightning)")
+    p.add_argument("--backend", help="litert, onnxruntime, tensorflow or tensorrt (default litert)")
+    p.add_argument("--threads", type=int, help=f"pose inference threads (default {DEFAULT_THREADS})")
+    p.add_argument("--kit", help="kit name or .toml path (default: default)")
     p.add_argument("--player", help="calibration name (calibration/NAME.toml)")
-    p.add_argument("--midi-port", default="lalelu drums", help="virtual output port name or an existing port")
-    p.add_argument("--midi-backend", default="auto", choices=("auto", "alsa", "jack"))
+    p.add_argument("--midi-port", help="virtual output port name or an existing port (default: lalelu drums)")
+    p.add_argument("--midi-backend", choices=("auto", "alsa", "jack"), help="default auto: ALSA, else JACK")
     p.add_argument("--cores", help="capture,inference cores to pin the threads to (default: the first two usable "
                                    "cores); 'none' to not pin")
-    p.add_argument("--fps", type=float, default=100.0, help="frame rate of the scripted drummer (default 100)")
+    p.add_argument("--fps", type=float, help="frame rate asked of the camera, or played by the scripted drummer "
+                                             "(default 100)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,10 +87,11 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.headless:
         if args.record or args.duration:
             raise LaleluError("--record and --duration need --headless (the window has its own record button)")
-        from lalelu.ui.app import run_app
+        from lalelu.ui.app import add_app_arguments, run_app
 
-        for name, default in (("ui_fps", 30.0), ("no_start", False), ("screenshot_dir", None),
-                              ("screenshot_at", []), ("quit_after", None)):
+        window_options = argparse.ArgumentParser(add_help=False)
+        add_app_arguments(window_options)
+        for name, default in vars(window_options.parse_args([])).items():   # the window's own, at their defaults
             if not hasattr(args, name):
                 setattr(args, name, default)
         return run_app(args)
@@ -97,15 +99,16 @@ def run_command(args: argparse.Namespace) -> int:
     from lalelu.engine import EngineConfig
     from lalelu.play import play_headless
 
-    if args.threads < 1:
+    if args.threads is not None and args.threads < 1:
         raise LaleluError(f"--threads {args.threads}: give 1 or more")
     if args.duration is not None and args.duration <= 0:
         raise LaleluError(f"--duration {args.duration:g}: give a positive number of seconds")
     capture_core, inference_core = parse_cores(args.cores)
-    config = EngineConfig(source=args.source or "auto", model=args.model, backend=args.backend,
-                          threads=args.threads, kit=args.kit, player=args.player, midi_port=args.midi_port,
-                          midi_backend=args.midi_backend, capture_core=capture_core,
-                          inference_core=inference_core, fps=args.fps, record=args.record)
+    given = dict(model=args.model, backend=args.backend, threads=args.threads, kit=args.kit,
+                 midi_port=args.midi_port, midi_backend=args.midi_backend, fps=args.fps)
+    config = EngineConfig(source=args.source or "auto", player=args.player, capture_core=capture_core,
+                          inference_core=inference_core, record=args.record,
+                          **{name: value for name, value in given.items() if value is not None})
     try:
         return play_headless(config, duration_s=args.duration)
     except OSError as exc:  # MIDI and file problems: the message says what to do

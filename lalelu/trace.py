@@ -38,8 +38,8 @@ class TraceRecord:
 
     @property
     def e2e_ns(self) -> int | None:
-        """Frame ready -> MIDI step done, or None for a frame that never reached the MIDI step."""
-        return self.t_sent - self.t_capture if self.t_sent else None
+        """Frame ready -> MIDI step done, or None for a frame that never reached the MIDI step (dropped)."""
+        return self.t_sent - self.t_capture if self.t_sent and not self.dropped else None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -147,22 +147,24 @@ class TraceRecorder:
     A thread reads the ring every `poll_s`, writes and flushes what it got (so a kill -9 loses
     nothing already handed to the OS) and fsyncs about once a second (so even a crash of the
     machine loses at most about a second). Records the ring overwrote before they were read
-    are counted in `lost`.
+    are counted in `lost`. A write that fails (disk full, a drive pulled out) stops the recording,
+    never the caller: `error` says why, and `close()` does not raise.
     """
 
     def __init__(self, ring: TraceRing, path: str | os.PathLike, header: dict[str, Any],
                  poll_s: float = 0.1, fsync_s: float = 1.0) -> None:
         self.path = Path(path)
         self.written = 0
+        self.error: OSError | None = None
         self._poll_s = poll_s
         self._fsync_s = fsync_s
         try:
             self._file = open(self.path, "w", encoding="utf-8")
+            self._file.write(json.dumps({"lalelu_trace": TRACE_FORMAT, **header}) + "\n")
+            self._file.flush()
         except OSError as exc:
             raise OSError(f"cannot write the trace file {self.path}: {exc.strerror}; "
                           "choose a writable path for --record") from exc
-        self._file.write(json.dumps({"lalelu_trace": TRACE_FORMAT, **header}) + "\n")
-        self._file.flush()
         self._cursor = TraceCursor(ring)  # record from now on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lalelu-recorder", daemon=True)
@@ -181,22 +183,33 @@ class TraceRecorder:
 
     def _run(self) -> None:
         last_sync = time.monotonic()
-        while not self._stop.wait(self._poll_s):
-            self._drain()
-            if time.monotonic() - last_sync >= self._fsync_s:
-                os.fsync(self._file.fileno())
-                last_sync = time.monotonic()
+        try:
+            while not self._stop.wait(self._poll_s):
+                self._drain()
+                if time.monotonic() - last_sync >= self._fsync_s:
+                    os.fsync(self._file.fileno())
+                    last_sync = time.monotonic()
+        except OSError as exc:
+            self.error = exc
 
     def close(self) -> None:
-        """Write what is left in the ring, sync and close the file."""
+        """Write what is left in the ring, sync and close the file (after a failed write: only close it)."""
         if self._file.closed:
             return
         self._stop.set()
         self._thread.join()
-        self._drain()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        try:
+            if self.error is None:
+                self._drain()
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        except OSError as exc:
+            self.error = exc
+        finally:
+            try:
+                self._file.close()
+            except OSError as exc:   # the buffered rest could not be written either
+                self.error = self.error or exc
 
 
 def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecord]]:

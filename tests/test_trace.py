@@ -79,6 +79,34 @@ def test_recorder_writes_every_record_and_read_trace_returns_them(tmp_path: Path
     assert sum(len(r.hits) for r in records) == 8
 
 
+def test_a_full_disk_stops_the_recording_not_the_engine(tmp_path: Path) -> None:
+    """The trace file's disk fills up mid-performance (the file is swapped for /dev/full, where every write
+    fails with ENOSPC): the recorder stops and says why, closing does not raise, and the engine says so and
+    plays on."""
+    from lalelu.engine import Engine
+
+    engine = Engine()
+    engine.start_recording(tmp_path / "take.jsonl")
+    recorder = engine._recorder
+    for i in range(5):
+        engine.ring.append(make_record(i))
+    deadline = time.monotonic() + 5
+    while recorder.written < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    recorder._file.close()
+    recorder._file = open("/dev/full", "w", encoding="utf-8")
+    for i in range(5, 10):
+        engine.ring.append(make_record(i))
+    while recorder.error is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "No space left on device" in str(recorder.error)
+    messages = engine.messages()
+    assert any("recording to" in m and "stopped: " in m and "play goes on, 5 records were written" in m
+               for m in messages), messages
+    assert engine.recording_path is None
+    assert [r.index for r in read_trace(tmp_path / "take.jsonl")[1]] == list(range(5))
+
+
 def test_read_trace_skips_a_torn_last_line_and_rejects_other_files(tmp_path: Path) -> None:
     good = tmp_path / "torn.jsonl"
     lines = [json.dumps({"lalelu_trace": 1})] + [json.dumps(make_record(i).to_json()) for i in range(3)]

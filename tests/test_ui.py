@@ -93,6 +93,12 @@ def test_settings_are_remembered_between_runs(qtbot, isolated_settings):
     second.close()
 
 
+def test_the_window_redraws_at_most_60_times_a_second(qtbot, isolated_settings):
+    fast = MainWindow(ui_fps=240, remember=False)
+    qtbot.addWidget(fast)
+    assert fast.timer.interval() >= 1000 / MAX_UI_FPS - 1 and MAX_UI_FPS == 60
+
+
 def test_source_controls_give_the_source_spec(window, tmp_path):
     c = window.controls
     c.source_kind.setCurrentIndex(0)
@@ -328,13 +334,16 @@ def test_app_without_a_display_says_what_to_do(monkeypatch):
         ui_app.check_display()
 
 
-def test_startup_source_falls_back_to_the_scripted_drummer_without_a_webcam():
+def test_startup_source_falls_back_to_the_scripted_drummer_without_a_webcam(monkeypatch):
+    monkeypatch.delenv("LALELU_SOURCE", raising=False)
     assert ui_app.startup_source(None, None, has_camera=lambda i: False)[0] == "synthetic"
     assert ui_app.startup_source(None, None, has_camera=lambda i: True)[0] == "camera:0"
     source, note = ui_app.startup_source("camera:2", None, has_camera=lambda i: i != 2)
     assert source == "synthetic" and "/dev/video2" in note
     assert ui_app.startup_source("file:/x.mp4", None)[0] == "file:/x.mp4"
     assert ui_app.startup_source("synthetic", "camera:5", has_camera=lambda i: False)[0] == "camera:5"
+    monkeypatch.setenv("LALELU_SOURCE", "synthetic:tempo=120")     # as headless play chooses it
+    assert ui_app.startup_source(None, None, has_camera=lambda i: True)[0] == "synthetic:tempo=120"
 
 
 def test_app_command_is_registered():
@@ -358,6 +367,17 @@ def test_pipeline_benchmark_with_the_window_open(jack_server, qapp):
     assert set(JSON_KEYS) <= set(result)
     assert result["frames"] > 20 and result["e2e_ms"]["p99"] > 0
     assert result["ui_redraws_per_s"] > 1
+
+
+def test_lalelu_run_keeps_the_remembered_settings_it_is_not_given(isolated_settings):
+    from lalelu.cli import build_parser
+
+    save_settings(UiSettings(source="synthetic", model="thunder", backend="onnxruntime", kit="default",
+                             midi_port="my synth"))
+    settings, _ = ui_app.settings_for_run(build_parser().parse_args(["run"]))
+    assert (settings.model, settings.backend, settings.midi_port) == ("thunder", "onnxruntime", "my synth")
+    settings, _ = ui_app.settings_for_run(build_parser().parse_args(["run", "--model", "lightning"]))
+    assert (settings.model, settings.backend) == ("lightning", "onnxruntime")
 
 
 def test_saved_settings_file_round_trip(isolated_settings):

@@ -58,12 +58,14 @@ def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool
     raise LaleluError(f"unknown source {name!r}: use camera:N, file:PATH or synthetic")
 
 
-def choose_default_source() -> tuple[str, str]:
-    """(source name, a sentence saying which and why): the first webcam if it opens, else the scripted drummer."""
+def choose_default_source(has_camera=None) -> tuple[str, str]:
+    """(source name, a sentence saying which and why): LALELU_SOURCE, else the first webcam if it opens (asked
+    of has_camera(index), by default lalelu.sources.camera.camera_available), else the scripted drummer."""
     env = os.environ.get("LALELU_SOURCE")
     if env:
         return env, f"source {env} (from LALELU_SOURCE)"
-    from lalelu.sources.camera import camera_available
-    if camera_available(0):
+    if has_camera is None:
+        from lalelu.sources.camera import camera_available as has_camera
+    if has_camera(0):
         return "camera:0", "source camera:0 (the first webcam)"
     return "synthetic", "no webcam at /dev/video0: playing the scripted drummer (source synthetic)"

@@ -1,4 +1,5 @@
-"""`lalelu app`: opens the window. Command-line choices override the remembered settings for this run."""
+"""`lalelu app`: opens the window. Command-line choices win over the remembered settings, and are remembered
+like a choice made in the window."""
 
 from __future__ import annotations
 
@@ -37,22 +38,28 @@ def check_display() -> None:
             raise LaleluError(NO_DISPLAY_HINT)
 
 
-def camera_present(index: int) -> bool:
-    return Path(f"/dev/video{index}").exists()
+def camera_opens(index: int) -> bool:
+    from lalelu.sources.camera import camera_available
+
+    return camera_available(index)
 
 
-def startup_source(saved: str | None, given: str | None, has_camera=camera_present) -> tuple[str, str]:
+def startup_source(saved: str | None, given: str | None, has_camera=camera_opens) -> tuple[str, str]:
     """(source to play, note for the user). A source given on the command line is used as is; otherwise the
-    remembered one, or the first webcam; a camera that is not there falls back to the scripted drummer."""
+    remembered one, or the one headless play would choose (LALELU_SOURCE, the first webcam); a camera that
+    does not open falls back to the scripted drummer."""
     if given:
         return given, ""
-    source = saved or "camera:0"
-    kind, _, rest = source.partition(":")
+    if saved is None:
+        from lalelu.sources import choose_default_source
+
+        saved = choose_default_source(has_camera)[0]
+    kind, _, rest = saved.partition(":")
     if kind == "camera":
         index = int(rest) if rest.isdigit() else 0
         if not has_camera(index):
             return "synthetic", f"no webcam at /dev/video{index}: playing the scripted drummer"
-    return source, ""
+    return saved, ""
 
 
 class AppEngineFactory:
@@ -112,23 +119,30 @@ def save_screenshot(window, folder: Path, name: str) -> Path:
     return path
 
 
+def settings_for_run(args: argparse.Namespace):
+    """(the remembered settings with the choices given on the command line over them, note for the user)."""
+    from lalelu.ui.settings import load_settings, settings_were_saved
+
+    settings = load_settings()
+    settings.source, note = startup_source(settings.source if settings_were_saved() else None,
+                                           getattr(args, "source", None))
+    for name in ("model", "backend", "midi_port", "kit", "player"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(settings, name, value)
+    return settings, note
+
+
 def run_app(args: argparse.Namespace) -> int:
     check_display()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from lalelu.ui.settings import load_settings, settings_were_saved
     from lalelu.ui.window import MainWindow
 
-    settings = load_settings()
-    settings.source, note = startup_source(settings.source if settings_were_saved() else None,
-                                           getattr(args, "source", None))
+    settings, note = settings_for_run(args)
     if note:
         print(f"lalelu app: {note}", file=sys.stderr)
-    for name in ("model", "backend", "midi_port", "kit", "player"):
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(settings, name, value)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("lalelu")

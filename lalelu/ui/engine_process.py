@@ -54,6 +54,9 @@ def _child_main(config, commands, data, shm_name: str) -> None:
         shm.close()
         return
     commands.send(("started", engine.detector.kit, getattr(engine.source, "script", None)))
+    # this thread, the publisher and a recorder it starts pickle and write while holding the GIL: off the
+    # inference core, like the helpers the engine starts itself
+    keep_off_core(config.inference_core)
     stop = threading.Event()
 
     def publish() -> None:
