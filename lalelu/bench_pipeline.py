@@ -156,14 +156,18 @@ def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightn
             stats = engine.stats()
         finally:
             engine.stop()
+    return played_results(engine, cursor, records, scripted, stats, fps, threads, midi_port is not None, notes)
+
+
+def played_results(engine, cursor: TraceCursor, records: list[TraceRecord], scripted, stats: dict[str, Any],
+                   fps: float, threads: int, midi: bool, notes: list[str]) -> dict[str, Any]:
+    """pipeline_results, and how it was played (cores, real time, threads, MIDI); the engine's messages and
+    any trace records the benchmark lost go to notes."""
     notes.extend(engine.messages())
     if cursor.lost:
         notes.append(f"the benchmark lost {cursor.lost} trace records")
     results = pipeline_results(records, scripted, fps)
-    results["cores"] = stats["cores"]
-    results["realtime"] = stats["realtime"]
-    results["threads"] = threads
-    results["midi"] = midi_port is not None
+    results.update(cores=stats["cores"], realtime=stats["realtime"], threads=threads, midi=midi)
     return results
 
 

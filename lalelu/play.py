@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import signal
-import sys
 import time
-from typing import Any, Callable, TextIO
+from typing import Any
 
 from lalelu.engine import Engine, EngineConfig
 from lalelu.report import summarize_ns
@@ -31,7 +30,7 @@ class _Collector:
         self.e2e_ns: list[int] = []
 
     def drain(self) -> None:
-        self.e2e_ns.extend(r.t_sent - r.t_capture for r in self._cursor.read() if not r.dropped and r.t_sent)
+        self.e2e_ns.extend(e2e for e2e in (r.e2e_ns for r in self._cursor.read()) if e2e is not None)
 
 
 def cores_text(stats: dict[str, Any]) -> str:
@@ -65,14 +64,10 @@ def summary_lines(engine: Engine, collector: _Collector, elapsed_s: float, reaso
     return lines
 
 
-def play_headless(config: EngineConfig, duration_s: float | None = None,
-                  out: TextIO | None = None, ensure_midi_server: bool = True,
-                  engine_factory: Callable[[EngineConfig], Engine] = Engine) -> int:
+def play_headless(config: EngineConfig, duration_s: float | None = None) -> int:
     """Play until `duration_s` passes, the source ends, or Ctrl-C (SIGINT) / SIGTERM; return an exit status."""
-    out = out or sys.stdout
-
     def say(line: str) -> None:
-        print(line, file=out, flush=True)
+        print(line, flush=True)
 
     if config.source in (None, "", "auto"):
         from lalelu.sources import choose_default_source
@@ -82,7 +77,7 @@ def play_headless(config: EngineConfig, duration_s: float | None = None,
     else:
         say(f"source: {config.source}")
     jack = None
-    if ensure_midi_server and config.midi_port is not None and config.midi_backend in ("auto", "jack"):
+    if config.midi_port is not None and config.midi_backend in ("auto", "jack"):
         from lalelu.jack import ensure_jack_server
 
         jack = ensure_jack_server(notify=say)
@@ -93,7 +88,7 @@ def play_headless(config: EngineConfig, duration_s: float | None = None,
         stop_reason["why"] = "terminated (SIGTERM)"
 
     previous_term = signal.signal(signal.SIGTERM, on_term) if _main_thread() else None
-    engine = engine_factory(config)
+    engine = Engine(config)
     try:
         engine.start()
         stats = engine.stats()

@@ -46,7 +46,7 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from lalelu.bench_pipeline import bench_config, bench_midi_port, pipeline_results, scripted_hits_of
+    from lalelu.bench_pipeline import bench_config, bench_midi_port, played_results, scripted_hits_of
     from lalelu.trace import TraceCursor
     from lalelu.ui.app import check_display
     from lalelu.ui.engine_process import EngineProcess
@@ -97,12 +97,8 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
             window.close()
             window.deleteLater()
             app.processEvents()
-    notes.extend(engine.messages())
-    if cursor.lost:
-        notes.append(f"the benchmark lost {cursor.lost} trace records")
-    results = pipeline_results(records, scripted, fps)
-    results.update(cores=stats["cores"], realtime=stats["realtime"], threads=threads, midi=midi_port is not None,
-                   ui_redraws_per_s=redraws / seconds)
+    results = played_results(engine, cursor, records, scripted, stats, fps, threads, midi_port is not None, notes)
+    results["ui_redraws_per_s"] = redraws / seconds
     return results
 
 

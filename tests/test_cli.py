@@ -1,4 +1,5 @@
-"""README promises that no other test covers: `lalelu models list`, $LALELU_BACKEND, `lalelu calibrate`."""
+"""README promises that no other test covers: `lalelu models list`, $LALELU_BACKEND, `lalelu calibrate`,
+`lalelu run --headless --duration`."""
 
 from __future__ import annotations
 
@@ -46,3 +47,14 @@ def test_calibrate_against_the_scripted_drummer_writes_a_file_run_can_use(tmp_pa
     hand_zones = {z.name for z in load_kit("default").hand_zones}
     assert set(cal.zone_centers) == hand_zones
     assert all(cal.strokes[name] >= 2 for name in hand_zones), cal.strokes
+
+
+def test_run_headless_for_a_duration(jack_server) -> None:
+    """`lalelu run --headless --duration`: plays the scripted drummer into MIDI, then stops with a summary."""
+    proc = run_cli("run", "--headless", "--source", "synthetic", "--duration", "3")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "stopped: 3 s played" in out, out
+    hits = int(out.split("hits sent: ")[1].split()[0])
+    assert hits >= 5, out                      # the script's first bars: a crash, kicks, hi-hats, snares
+    assert "end-to-end latency (frame ready -> MIDI sent): p50" in out

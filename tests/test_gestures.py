@@ -121,11 +121,15 @@ def test_a_stroke_onto_a_lower_drum_without_rising_first(kit):
     assert [h.drum for h in hits] == ["hihat_open", "hihat_closed"]
 
 
+def _frame_at(sc, seconds: float) -> int:
+    return sc.times_ns.index(min(sc.times_ns, key=lambda t: abs(t - (sc.times_ns[0] + seconds * 1e9))))
+
+
 def test_a_stroke_whose_fast_part_the_camera_lost(kit):
     """The wrist is missing for the middle of the descent (MoveNet loses a blurred, fast hand): still one hit,
     on the right drum, once the wrist is seen again at the bottom."""
     sc = build("gap", kit, [Stroke(1.0, "right_hand", "snare", 100)], 2.0)
-    i0 = sc.times_ns.index(min(sc.times_ns, key=lambda t: abs(t - (sc.times_ns[0] + 0.94e9))))
+    i0 = _frame_at(sc, 0.94)
     for kp in sc.keypoints[i0:i0 + 5]:          # 50 ms of the 100 ms descent, up to 10 ms before the bottom
         kp[KP["right_wrist"], 2] = 0.05
     hits, emitted = run_scenario(sc, kit)
@@ -133,15 +137,11 @@ def test_a_stroke_whose_fast_part_the_camera_lost(kit):
     assert emitted[0] - sc.hits[0].t_ns <= 30e6
 
 
-def _frame_at(sc, seconds: float) -> int:
-    return sc.times_ns.index(min(sc.times_ns, key=lambda t: abs(t - (sc.times_ns[0] + seconds * 1e9))))
-
-
 def test_a_stroke_hidden_by_a_flicker_then_a_dropout(kit):
     """The wrist jumps elsewhere for two frames, then is missing for four: nearly the whole descent is hidden
     and the wrist is seen again near the bottom. Still one hit, on the right drum, at most two frames late."""
     sc = build("hidden", kit, [Stroke(1.0, "left_hand", "hihat_closed", 100)], 2.0)
-    i0, wrist, scale = _frame_at(sc, 0.91), KP["left_wrist"], 80.0
+    i0, wrist, scale = _frame_at(sc, 0.91), KP["left_wrist"], Motion().scale0
     for k, kp in enumerate(sc.keypoints[i0:i0 + 6]):
         if k < 2:   # a flicker: another body part, with a middling score
             kp[wrist, :2] += (-0.6 * scale, 1.0 * scale)
@@ -157,7 +157,7 @@ def test_a_flicker_after_a_dropout_is_no_hit(kit):
     """Standing still, an ankle is lost for four frames and then flickers 0.5 shoulder widths down for three:
     no kick (a reappearing limb only joins its history once four frames agree)."""
     sc = build("still", kit, [], 2.0, noise="low", silent=[(0.0, 2.0)])
-    i0, ankle, scale = _frame_at(sc, 1.0), KP["right_ankle"], 80.0
+    i0, ankle, scale = _frame_at(sc, 1.0), KP["right_ankle"], Motion().scale0
     for kp in sc.keypoints[i0:i0 + 4]:
         kp[ankle, 2] = 0.05
     for kp in sc.keypoints[i0 + 4:i0 + 7]:

@@ -10,7 +10,7 @@ import time
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton,
-                               QVBoxLayout, QWidget)
+                               QVBoxLayout)
 
 from lalelu.errors import LaleluError
 
@@ -22,8 +22,8 @@ POLL_MS = 100
 class CalibrationDialog(QDialog):
     saved = Signal(str)   # the player's name, once their calibration file is written
 
-    def __init__(self, window, neutral_s: float = NEUTRAL_S, zone_s: float = ZONE_S, parent: QWidget | None = None):
-        super().__init__(parent or window)
+    def __init__(self, window, neutral_s: float = NEUTRAL_S, zone_s: float = ZONE_S):
+        super().__init__(window)
         self.setWindowTitle("Calibrate a player")
         self.window_ = window
         self.neutral_s, self.zone_s = neutral_s, zone_s

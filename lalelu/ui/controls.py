@@ -6,12 +6,13 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
+from lalelu.midi import DEFAULT_PORT
+from lalelu.pose.backends import BACKENDS
+from lalelu.pose.models import MODEL_SPECS
 from lalelu.ui.settings import UiSettings
 
 SOURCE_KINDS = (("Scripted drummer", "synthetic"), ("Camera", "camera"), ("Video file", "file"))
-MODELS = ("lightning", "thunder", "multipose")
-BACKENDS = ("litert", "onnxruntime", "tensorflow", "tensorrt")
-DEFAULT_PORT = "lalelu drums"
+MODELS = tuple(MODEL_SPECS)
 
 
 def available_kits() -> list[str]:

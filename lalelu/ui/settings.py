@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, fields
 
 from PySide6.QtCore import QSettings
 
+from lalelu.midi import DEFAULT_PORT
+
 SETTINGS_ENV = "LALELU_SETTINGS"
 
 
@@ -18,7 +20,7 @@ class UiSettings:
     source: str = "synthetic"          # "synthetic", "camera:N" or "file:PATH"
     model: str = "lightning"
     backend: str = "litert"
-    midi_port: str = "lalelu drums"
+    midi_port: str = DEFAULT_PORT
     kit: str = "default"
     player: str = ""                   # calibration name; "" = none
     trace_dir: str = ""                # where recordings go; "" = the current directory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -14,6 +15,7 @@ from lalelu.ui.plots import LivePlots
 class TraceViewer(QDialog):
     def __init__(self, path: str, parent: QWidget | None = None):
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)   # a closed viewer frees its copy of the trace
         self.header, self.records = read_trace(path)
         if not self.records:
             raise LaleluError(f"{path} holds no trace records (the run ended before its first frame)")

@@ -1,8 +1,8 @@
 """The live picture: the newest frame, the skeleton on it, the kit's zones, and a flash on each hit zone.
 
-The pixel work (scaling to the widget, skeleton, zone circles) is done with OpenCV, which releases Python's
-GIL while it draws, so the engine's threads are not held up by the window; Qt only blits the result and
-writes a few labels.
+The pixel work (scaling to the widget, skeleton, zone circles) is done with OpenCV, outside Python's GIL,
+so the window's own threads (the one receiving the engine's records) keep up while it draws; Qt only blits
+the result and writes a few labels. The engine itself plays in a process of its own.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class VideoView(QWidget):
         self._zones: list = []
         self._radii: dict[str, float] = {}
         self._flash_until: dict[str, int] = {}
-        self.flash_counts: dict[str, int] = {}       # hits shown per zone since the window opened
+        self.flash_counts: dict[str, int] = {}       # flashes per zone since the window opened
         self._drawn_lit: set[str] = set()            # the zones lit in the composed picture
         self._message = "Press Start to play"
         self._label_font = QFont()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMai
                                QWidget)
 
 from lalelu.engine import keep_off_core
+from lalelu.play import cores_text
 from lalelu.ui.controls import ControlPanel
 from lalelu.ui.engine_process import EngineProcess
 from lalelu.ui.plots import LivePlots
@@ -36,7 +37,7 @@ def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
 
     config = EngineConfig(source=settings.source, model=settings.model, backend=settings.backend,
                           kit=settings.kit, player=settings.player or None, midi_port=settings.midi_port,
-                          loop=settings.source.startswith("synthetic"), **overrides)
+                          **overrides)
     return EngineProcess(config)
 
 
@@ -63,7 +64,6 @@ class MainWindow(QMainWindow):
         self._captured_at: tuple[float, int] | None = None
         self._delivered: float | None = None
         self.redraws = 0
-        self.trace_viewers: list = []
 
         self.video = VideoView()
         self.plots = LivePlots()
@@ -258,11 +258,8 @@ class MainWindow(QMainWindow):
         self.status_labels["source"].setText(f"<b>Source</b> {stats.get('source', self.settings.source)}{fps_text}")
         self.status_labels["model"].setText(f"<b>Model</b> {stats.get('model', self.settings.model)} on "
                                             f"{stats.get('backend', self.settings.backend)}")
-        cores = stats.get("cores") or {}
-        realtime = stats.get("realtime") or {}
-        pinned = ", ".join(f"{role} → {'core ' + str(core) if core is not None else 'not pinned'}"
-                           f"{' (RT)' if realtime.get(role) else ''}" for role, core in cores.items())
-        self.status_labels["cores"].setText(f"<b>Cores</b> {pinned or '–'}")
+        pinned = cores_text(stats) if stats.get("cores") else "–"
+        self.status_labels["cores"].setText(f"<b>Cores</b> {pinned}")
         midi_state = stats.get("midi", "not started")
         self.status_labels["midi"].setText(f"<b>MIDI</b> {self.settings.midi_port} — {midi_state}")
 
@@ -322,11 +319,10 @@ class MainWindow(QMainWindow):
         from lalelu.ui.trace_view import TraceViewer
 
         try:
-            viewer = TraceViewer(path, self)
+            viewer = TraceViewer(path, self)    # the window, its parent, keeps it until it is closed
         except Exception as exc:  # unreadable or not a trace: say so, keep the window
             self.show_error(f"Could not open the trace: {exc}")
             return None
-        self.trace_viewers.append(viewer)
         viewer.show()
         return viewer
 
@@ -338,7 +334,6 @@ class MainWindow(QMainWindow):
         dialog = CalibrationDialog(self, **step_lengths)
         dialog.saved.connect(self._use_player)
         dialog.show()
-        self.calibration_dialog = dialog
         return dialog
 
     def _use_player(self, name: str) -> None:
