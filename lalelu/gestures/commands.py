@@ -90,15 +90,16 @@ def bench_gestures(args: argparse.Namespace) -> int:
     print(f"detector cost (Detector.update, all limbs): median {cost[len(cost) // 2]:.1f} us per frame, "
           f"worst condition {cost[-1]:.1f} us")
     if args.floor:
-        from lalelu.gestures.floor import p95, timing_floor
+        from lalelu.gestures.bench import p95_abs
+        from lalelu.gestures.floor import timing_floor
 
         print("timing floor: the exact stroke template fitted to the wrist up to one frame past the true bottom "
               "(hand strokes, conditions without dropouts), p95 of |error| against the detector's on the same "
               "strokes:")
         for noise in noises:
             r = timing_floor(kit, noise, seconds=args.seconds, seed=args.seed, fps=args.fps)
-            print(f"{noise:>9s}: oracle {p95(r['oracle_ms']):5.1f} ms, detector {p95(r['detector_ms']):5.1f} ms "
-                  f"({r['strokes']} strokes)")
+            print(f"{noise:>9s}: oracle {p95_abs(r['oracle_ms']):5.1f} ms, "
+                  f"detector {p95_abs(r['detector_ms']):5.1f} ms ({r['strokes']} strokes)")
     return 0
 
 
@@ -111,7 +112,7 @@ def replay_command(args: argparse.Namespace) -> int:
     rep = replay_trace(args.trace, kit, fps=args.fps)
     print(format_hits(rep))
     if args.plot:
-        print(f"plot: {plot_replay(rep, args.plot, kit.thresholds.min_score)}")
+        print(f"plot: {plot_replay(rep, args.plot)}")
     return 0
 
 

@@ -4,10 +4,12 @@ Each limb (both wrists, both ankles) is tracked in body units (origin = shoulder
 width, floored by the torso length when the player turns), so a stroke plays the same near and far from
 the camera and as the player moves. A stroke arms when the limb comes down fast enough (its peak downward
 speed passes an on-threshold) and far enough; it fires once the speed over the last two frames has fallen
-below a share of that peak and the predicted bottom is at most half a frame away. The bottom is where the
+below a share of that peak and the predicted bottom is at most half a frame away (or the limb has stopped
+dead, or its speed has collapsed below the kit's release share of the peak). The bottom is where the
 fitted downward speed reaches zero: of a cubic through the whole descent (smooth strokes) and of a
-parabola through the last few samples (sharp stops), the earlier. Hit.t_ns is that estimate; a hit is
-emitted on the frame of the bottom or the next one; under keypoint noise the fits scatter, and a hit may
+parabola through the last few samples (sharp stops), the earlier. Hit.t_ns is that estimate (at most half
+a frame ahead; one or two frames back for a stop the fits round off); a hit is emitted on the frame of the
+bottom or the next one; under keypoint noise the fits scatter, and a hit may
 come up to three frames early or late (`lalelu bench gestures` counts the late ones). Hysteresis (the limb
 must rise again, move sideways to another drum, or come to rest, before its next hit) and a refractory
 time keep one stroke to one hit. Against keypoint flicker: low scores count as missing, a one-frame spike
@@ -16,8 +18,8 @@ for three frames. A limb missing for up to eight frames keeps its history, so a 
 the camera lost still plays when the limb is seen again, even far from where it was lost (once four
 frames agree on where it is). The feet are muted while the body travels (walking in or out, turning).
 
-Plain Python floats only: `update` allocates no arrays and never logs (20-30 us a frame for all four
-limbs on the development VM; `lalelu bench gestures` prints it).
+Plain Python floats only: `update` allocates no arrays and never logs (about 20 us a frame for all four
+limbs on the development VM, median; `lalelu bench gestures` prints it, BENCHMARKS.md keeps it).
 """
 
 from __future__ import annotations
@@ -213,11 +215,6 @@ class Detector:
                 limbs.append(_Limb(f"{foot}_foot", KP[f"{foot}_ankle"], zone, th.foot_on_speed, th.foot_min_travel))
         self._limbs = limbs
 
-    def reset(self) -> None:
-        self._body.valid = False
-        for limb in self._limbs:
-            limb.reset()
-
     def to_body(self, x: float, y: float) -> tuple[float, float] | None:
         """A pixel position in body units, in the body frame of the latest update (None when there is none)."""
         body = self._body
@@ -410,16 +407,20 @@ class Detector:
                    speed=speed, x=x, y=y)
 
 
+LIMB_KEYPOINTS = {"right_hand": KP["right_wrist"], "left_hand": KP["left_wrist"],
+                  "right_foot": KP["right_ankle"], "left_foot": KP["left_ankle"]}
+
+
 def play_frames(det: Detector, frames) -> tuple[list[Hit], dict[str, list[tuple[float, float]]]]:
-    """Play (t_ns, keypoints) frames to a detector (offline: calibration, benchmarks): its hits, and each
-    wrist's (time s, height in body units) in the body frame of that moment, where it was seen."""
+    """Play (t_ns, keypoints) frames to a detector (offline: calibration, replay, benchmarks): its hits, and
+    each limb's (time s, height in body units) in the body frame of that moment, where it was seen."""
     hits: list[Hit] = []
-    heights: dict[str, list[tuple[float, float]]] = {"left_hand": [], "right_hand": []}
-    wrists = (("left_hand", KP["left_wrist"]), ("right_hand", KP["right_wrist"]))
+    heights: dict[str, list[tuple[float, float]]] = {limb: [] for limb in LIMB_KEYPOINTS}
+    min_score = det.kit.thresholds.min_score
     for t_ns, kp in frames:
         hits.extend(det.update(t_ns, kp))
-        for limb, i in wrists:
-            at = det.to_body(float(kp[i][0]), float(kp[i][1])) if kp[i][2] >= det.kit.thresholds.min_score else None
+        for limb, i in LIMB_KEYPOINTS.items():
+            at = det.to_body(float(kp[i][0]), float(kp[i][1])) if kp[i][2] >= min_score else None
             if at is not None:
                 heights[limb].append((t_ns * 1e-9, at[1]))
     return hits, heights

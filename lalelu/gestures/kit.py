@@ -67,6 +67,13 @@ class VelocityCurve:
     min_velocity: int = 20
     max_velocity: int = 127
 
+    def speed(self, velocity: int) -> float:
+        """The curve backwards: the peak downward speed (shoulder widths / s) that plays this MIDI velocity
+        (what the scripted drummer and the benchmark's scenarios play)."""
+        u = (velocity - self.min_velocity) / max(1, self.max_velocity - self.min_velocity)
+        u = min(1.0, max(0.0, u)) ** (1.0 / self.gamma)
+        return self.min_speed + u * (self.max_speed - self.min_speed)
+
     def velocity(self, speed: float) -> int:
         span = self.max_speed - self.min_speed
         u = (speed - self.min_speed) / span if span > 0 else 1.0

@@ -9,9 +9,9 @@ the ankle and brings it down on the floor.
 Noise is Gaussian per keypoint and frame, in shoulder widths, at levels measured on Google's int8 MoveNet
 Lightning: on a still photograph (skimage's astronaut, sub-pixel camera shake and sensor noise, 60
 frames) keypoints scored >= 0.5 jitter by 0.009-0.013 (std), shoulders, elbows and hips scored 0.3-0.5 by
-0.019-0.036; on the rendered mannequin of lalelu.sources.synthetic (frame-to-frame std) ankles by
-0.02-0.03 and wrists, scored 0.2-0.5, by 0.05-0.075 vertically. Hence "low" 0.01, "realistic" 0.02 and
-"high" 0.035. Dropouts: a keypoint's score collapses for 1-5 frames with garbage positions. Flickers: a
+0.019-0.036. Hence "low" 0.01 (a well-seen keypoint), "realistic" 0.02 and "high" 0.035 (a poorly seen
+one). (MoveNet sees the cartoon mannequin of lalelu.sources.synthetic worse than a person, its wrists
+jittering by 0.05-0.075: that is the pipeline benchmark's business, not a level here.) Dropouts: a keypoint's score collapses for 1-5 frames with garbage positions. Flickers: a
 wrist or ankle jumps 0.35-0.8 shoulder widths (to another body part, as MoveNet does) for 1-2 frames with
 a middling score. Everything is seeded: the same arguments give the same frames.
 """
@@ -25,6 +25,7 @@ import numpy as np
 
 from lalelu.gestures.kit import Kit
 from lalelu.pose.keypoints import KP
+from lalelu.sources.synthetic import PEAK_OVER_MEAN, downstroke
 
 NOISE_LEVELS = {"none": 0.0, "low": 0.01, "realistic": 0.02, "high": 0.035}
 
@@ -68,22 +69,9 @@ class Stroke:
     velocity: int
 
 
-def _speed_for(kit: Kit, velocity: int) -> float:
-    c = kit.velocity
-    u = (velocity - c.min_velocity) / max(1, c.max_velocity - c.min_velocity)
-    u = min(1.0, max(0.0, u)) ** (1.0 / c.gamma)
-    return c.min_speed + u * (c.max_speed - c.min_speed)
-
-
 def _cos_ease(s: float) -> float:
     s = 0.0 if s < 0.0 else 1.0 if s > 1.0 else s
     return (1.0 - math.cos(math.pi * s)) * 0.5
-
-
-def _late_ease(u: float) -> float:
-    """The scripted drummer's downstroke: slow start, fast late, decelerating to rest at u = 1."""
-    u = 0.0 if u < 0.0 else 1.0 if u > 1.0 else u * u
-    return u * u * (3.0 - 2.0 * u)
 
 
 class _HandPath:
@@ -97,11 +85,11 @@ class _HandPath:
         for i, s in enumerate(strokes):
             gap = s.t - (strokes[i - 1].t if i else s.t - 1.0)
             td = min(0.11, max(0.05, 0.45 * gap))
-            speed = _speed_for(kit, s.velocity)
+            speed = kit.velocity.speed(s.velocity)
             if shape == "cosine":
                 amp = speed * 2.0 * td / math.pi     # cosine descent: peak speed = amp * pi / (2 td)
             else:
-                amp = speed * td / 2.23              # late peak: smoothstep(u^2), peak = 2.23 amp / td
+                amp = speed * td / PEAK_OVER_MEAN    # the scripted drummer's downstroke
             cx, cy = kit.zone(s.drum).center
             top, bottom = (cx, cy - amp), (cx, cy)
             t_top = s.t - td
@@ -114,7 +102,7 @@ class _HandPath:
         for t0, t1, p0, p1, kind in self.segments:
             if t0 <= t <= t1:
                 u = (t - t0) / (t1 - t0) if t1 > t0 else 1.0
-                s = _late_ease(u) if kind == 2.0 else _cos_ease(u)
+                s = downstroke(u) if kind == 2.0 else _cos_ease(u)
                 return p0[0] + (p1[0] - p0[0]) * s, p0[1] + (p1[1] - p0[1]) * s
         return self.rest        # before the first segment or after the last one
 
@@ -125,7 +113,7 @@ class _FootPath:
     def __init__(self, kit: Kit, strokes: list[Stroke]):
         self.stomps = []
         for s in sorted(strokes, key=lambda s: s.t):
-            speed = _speed_for(kit, s.velocity)
+            speed = kit.velocity.speed(s.velocity)
             td = 0.07
             lift = speed * 2.0 * td / math.pi
             self.stomps.append((s.t - td - 0.15, s.t - td, s.t, lift))

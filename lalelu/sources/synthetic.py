@@ -45,17 +45,9 @@ def _smoothstep(u: float) -> float:
     return u * u * (3.0 - 2.0 * u)
 
 
-def _downstroke(u: float) -> float:
+def downstroke(u: float) -> float:
     """Progress 0..1 of a downstroke at time share u: slow start, fast late, decelerating to rest at u = 1."""
     return _smoothstep(u * u)
-
-
-def _speed_for_velocity(kit, velocity: int) -> float:
-    """The kit's velocity curve backwards: peak downward speed (shoulder widths / s) for a MIDI velocity."""
-    curve = kit.velocity
-    span_v = max(1, curve.max_velocity - curve.min_velocity)
-    u = min(1.0, max(0.0, (velocity - curve.min_velocity) / span_v)) ** (1.0 / curve.gamma)
-    return curve.min_speed + u * (curve.max_speed - curve.min_speed)
 
 
 class _LimbTrack:
@@ -73,7 +65,7 @@ class _LimbTrack:
         lift = HAND_LIFT if hand else FOOT_LIFT
         for i, h in enumerate(hits):
             gap = (h.t_s - hits[i - 1].t_s) % self.period or self.period   # to the previous stroke (wrapping)
-            speed = _speed_for_velocity(kit, h.velocity)
+            speed = kit.velocity.speed(h.velocity)
             wanted = lift[0] + lift[1] * h.velocity / 127
             down = min(PEAK_OVER_MEAN * wanted / speed, DOWNSTROKE_SHARE * gap)
             self.downs.append(down)
@@ -114,7 +106,7 @@ class _LimbTrack:
             rise = _smoothstep((s - rest) / up) if top_y < a[1] else _smoothstep(p)
             return float(x), float(a[1] + (top_y - a[1]) * rise)
         u = (s - (gap - down)) / down
-        return float(b[0]), float(top_y + height * _downstroke(u))
+        return float(b[0]), float(top_y + height * downstroke(u))
 
 
 class DrummerMotion:
