@@ -1,5 +1,5 @@
 """README promises that no other test covers: `lalelu models list`, $LALELU_BACKEND, `lalelu calibrate`,
-`lalelu run --headless --duration`."""
+`lalelu run --headless --duration`, `lalelu bench inference`."""
 
 from __future__ import annotations
 
@@ -58,3 +58,16 @@ def test_run_headless_for_a_duration(jack_server) -> None:
     hits = int(out.split("hits sent: ")[1].split()[0])
     assert hits >= 5, out                      # the script's first bars: a crash, kicks, hi-hats, snares
     assert "end-to-end latency (frame ready -> MIDI sent): p50" in out
+
+
+def test_bench_inference_prints_a_row_per_configuration() -> None:
+    """`lalelu bench inference` (README): one model, backend and thread count, a few calls, as JSON."""
+    import json
+
+    proc = run_cli("bench", "inference", "--model", "lightning", "--backend", "litert", "--threads", "1",
+                   "--runs", "5", "--warmup", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [(r["model"], r["backend"], r["threads"], r["pinned"]) for r in rows] == [
+        ("lightning", "litert", 1, False), ("lightning", "litert", 1, True)]
+    assert all(0 < r["min_ms"] <= r["p50_ms"] <= r["max_ms"] for r in rows)

@@ -147,13 +147,9 @@ class Mannequin:
         return out
 
     # --- drawing --------------------------------------------------------------------------------
-    def render(self, pose: BodyPose, out: np.ndarray | None = None) -> np.ndarray:
-        """Draw the figure; reuses `out` (same size) when given, else allocates a new frame."""
-        if out is None:
-            img = self._background.copy()
-        else:
-            img = out
-            np.copyto(img, self._background)
+    def render(self, pose: BodyPose) -> np.ndarray:
+        """Draw the figure into a new frame."""
+        img = self._background.copy()
         j = {name: self.to_px(p) for name, p in self.joints(pose).items()}
         u = self.unit
 

@@ -172,9 +172,9 @@ class SyntheticDrummer(Source):
     def pose_at(self, t: float) -> BodyPose:
         return self.motion.pose(t)
 
-    def render(self, t: float, out: np.ndarray | None = None) -> np.ndarray:
-        """The frame at t seconds (deterministic: the same t gives the same image)."""
-        return self.mannequin.render(self.motion.pose(t), out)
+    def render(self, t: float) -> np.ndarray:
+        """The frame at t seconds, a new array (deterministic: the same t gives the same image)."""
+        return self.mannequin.render(self.motion.pose(t))
 
     def keypoints_at(self, t: float) -> np.ndarray:
         """True (17, 2) keypoint pixels at t seconds."""
