@@ -245,7 +245,54 @@ def test_bench_matching_counts_each_scripted_hit_once() -> None:
     scripted = [(100 * ms, 38), (400 * ms, 42), (700 * ms, 36)]
     sent = [(110 * ms, 38), (112 * ms, 38), (400 * ms, 36), (690 * ms, 36)]
     # 38 matched once (its double is extra), 42 missed, 36 at 400 ms is a wrong note (extra), 36 at 700 matched
-    assert match_hits(scripted, sent, window_ns=11 * ms) == (2, 2, [10 * ms, -10 * ms])
+    assert match_hits(scripted, sent, window_ns=11 * ms) == (2, 2, [10 * ms, -10 * ms], [(400 * ms, 42)])
+
+
+def test_bench_splits_each_frames_time_into_inference_waiting_and_the_engines_own() -> None:
+    from lalelu.bench_pipeline import e2e_parts
+    from lalelu.trace import TraceRecord
+
+    ms = 1_000_000
+    played = [TraceRecord(0, 0, 0, 8 * ms, 8 * ms, int(8.2 * ms)),
+              TraceRecord(1, 10 * ms, 10 * ms, 21 * ms, 21 * ms, int(21.3 * ms)),   # a slow inference
+              TraceRecord(2, 20 * ms, int(21.4 * ms), 29 * ms, 29 * ms, int(29.5 * ms))]   # came while it ran
+    parts = e2e_parts(played)
+    assert parts["e2e"].tolist() == [int(11.3 * ms), int(9.5 * ms)]
+    assert parts["inference"].tolist() == [11 * ms, int(7.6 * ms)]
+    assert parts["waiting"].tolist() == [0, int(1.3 * ms)]
+    assert parts["own"].tolist() == [int(0.3 * ms), int(0.6 * ms)]
+
+
+def test_bench_tells_how_far_the_pose_was_off_at_a_missed_hit() -> None:
+    from lalelu.bench_pipeline import pose_at_miss
+    from lalelu.gestures.kit import load_kit
+    from lalelu.pose.keypoints import KP
+    from lalelu.sources.synthetic import SyntheticDrummer
+    from lalelu.trace import TraceRecord
+
+    kit = load_kit()
+    drummer = SyntheticDrummer(kit=kit, fps=100.0, realtime=False)
+    drummer.start()
+    hit = next(h for h in drummer.script.hits if h.limb == "left_hand" and h.t_s > 1.0)
+    t_hit = drummer.t0_ns + int(round(hit.t_s * 1e9))
+    wrist, records = KP["left_wrist"], []
+    for i in range(int(hit.t_s * 100) - 20, int(hit.t_s * 100) + 1):
+        truth = drummer.keypoints_at(drummer.time_of(i))
+        kp = np.hstack([truth, np.ones((17, 1))])
+        shoulders = np.linalg.norm(truth[KP["left_shoulder"]] - truth[KP["right_shoulder"]])
+        k = i - (int(hit.t_s * 100) - 20)
+        if k in (10, 11):
+            kp[wrist, 2] = 0.0                # unseen
+        elif k in (12, 13, 14):
+            kp[wrist, 0] += 2.0 * shoulders   # seen, far off
+        elif k == 15:
+            kp[wrist, 0] += 0.1 * shoulders   # near enough
+        records.append(TraceRecord(i, drummer.due_ns(i), keypoints=kp))
+    miss = pose_at_miss(drummer, kit, records, t_hit, hit.note)
+    assert (miss["drum"], miss["limb"], miss["t_s"]) == (hit.drum, "left_hand", hit.t_s)
+    assert miss["frames"] == 16   # 150 ms before the hit, and the hit's own frame
+    assert (miss["lost"], miss["unseen"]) == (5, 2)
+    assert miss["worst_off"] == pytest.approx(2.0, abs=1e-6)
 
 
 def test_parse_cores() -> None:
@@ -272,3 +319,6 @@ def test_bench_pipeline_json(jack_server: JackServer) -> None:
     assert result["frames"] >= 2.5 * FPS and 0 <= result["drops"] < result["frames"]
     assert result["hits_scripted"] > 0 and 0 <= result["hits_matched"] <= result["hits_scripted"]
     assert 0 < result["e2e_ms"]["p50"] <= result["e2e_ms"]["p99"] <= result["e2e_ms"]["max"]
+    # The same frames with the drummer's true keypoints: every scripted hit, nothing else.
+    assert result["true_pose"] == {"hits_matched": result["hits_scripted"], "hits_extra": 0}
+    assert set(result["over_target"]) == {"frames", "inference_ms", "waiting_ms", "own_ms"}
