@@ -124,7 +124,9 @@ def test_scripted_hits_arrive_once_as_the_right_notes_in_time(jack_server: JackS
     t0 = engine.source.t0_ns
     scripted = [(t0 + int(round(h.t_s * 1e9)), h.note)
                 for h in engine.source.script.hits_between(0.0, (t_stop - t0) / 1e9)]
-    # The detector settles on the body in its first second; judge the hits after that.
+    # The detector settles on the body in its first second; judge the hits after that. Seven seconds are
+    # bars 1-3 of the script's loop; the tom fill of bar 4, where MoveNet loses the drummer's left wrist
+    # for 10-20 frames, is measured (and its misses put down to the pose) by `lalelu bench pipeline`.
     t_first = max(t_listen + 2 * period_ns, t0 + 1_000_000_000)
     scripted = [(t, n) for t, n in scripted if t_first <= t <= t_stop - 2 * period_ns]
     assert len(scripted) >= 15
