@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from lalelu.report import summarize_ns
+from lalelu.sources.base import SourceInterrupted
 from lalelu.trace import TraceRecord, TraceRecorder, TraceRing
 
 # Pose threads: one runs Lightning in 9.6 ms at p50 on a 2-core machine, too close to 100 fps's 10 ms
@@ -328,10 +329,20 @@ class Engine:
         try:
             if hasattr(source, "start"):
                 source.start()
+            interrupted = False
             while not self._stopping:
-                frame = source.read()
+                try:
+                    frame = source.read()
+                except SourceInterrupted as exc:   # e.g. a camera unplugged: MIDI stays up, play goes on later
+                    if not interrupted:
+                        interrupted = True
+                        self._post(f"warning: {exc}; play goes on when it is back")
+                    continue
                 if frame is None:
                     break
+                if interrupted:
+                    interrupted = False
+                    self._post(f"the source is back: {getattr(source, 'description', 'frames come again')}")
                 self._latest = (frame.index, frame.image)  # a reference, not a copy: sources make new arrays
                 self.frames_captured += 1
                 with self._cond:

@@ -64,6 +64,44 @@ def test_every_frame_is_traced_once_and_the_newest_frame_wins(estimator) -> None
     assert stats["frames"] > 0 and stats["e2e_p50_ms"] is not None and stats["e2e_p50_ms"] > 0
 
 
+def test_a_camera_unplugged_during_play_is_waited_for_and_play_goes_on(estimator, tmp_path: Path) -> None:
+    from tests.file_camera import FileCamera, write_mjpg_video
+
+    video = write_mjpg_video(tmp_path / "video7.avi", frames=20)
+    engine = Engine(EngineConfig(midi_port=None, capture_core=None, inference_core=None, rt_priority=None),
+                    source=FileCamera(video), estimator=estimator)
+
+    said: list[str] = []
+
+    def wait_for(condition, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out; the engine said: {said}"
+            time.sleep(0.05)
+
+    def heard(text: str) -> bool:
+        said.extend(engine.messages())   # messages() hands each message out once
+        return any(text in m for m in said)
+
+    engine.start()
+    try:
+        # Unplugged: the file's frames were all read, and the file is gone.
+        video.rename(tmp_path / "away.avi")
+        wait_for(lambda: heard("camera 7 stopped delivering frames (unplugged?)"))
+        captured = engine.frames_captured
+        time.sleep(1.0)
+        assert engine.running and engine.error is None
+        assert engine.frames_captured == captured
+        # Plugged in again: frames come, and the engine says so.
+        (tmp_path / "away.avi").rename(video)
+        wait_for(lambda: engine.frames_captured > captured and heard("the source is back: camera 7"))
+        assert not heard("still gone"), "one warning per interruption"
+    finally:
+        engine.stop()
+    records = all_records(engine)
+    assert [r.index for r in records] == list(range(len(records))), "frame numbers go on after the gap"
+
+
 def test_source_end_stops_the_engine_after_its_last_frame(estimator) -> None:
     config = EngineConfig(source="synthetic:seconds=1", fps=FPS, midi_port=None, loop=False)  # one bar
     engine = Engine(config, estimator=estimator)

@@ -89,6 +89,31 @@ def test_missing_camera_says_what_to_do():
         open_source(f"camera:{index}")
 
 
+def test_a_camera_that_goes_away_is_looked_for_again_and_plays_on(tmp_path):
+    import time
+
+    from lalelu.sources.base import SourceInterrupted
+    from lalelu.sources.camera import RETRY_S
+    from tests.file_camera import FileCamera, write_mjpg_video
+
+    video = write_mjpg_video(tmp_path / "video7.avi", frames=5)
+    camera = FileCamera(video)
+    try:
+        assert [camera.read().index for _ in range(5)] == [0, 1, 2, 3, 4]
+        with pytest.raises(SourceInterrupted, match="camera 7 stopped delivering frames"):
+            camera.read()
+        video.rename(tmp_path / "away.avi")                 # unplugged
+        t = time.monotonic()
+        with pytest.raises(SourceInterrupted, match="camera 7 is still gone .*no camera at index 7"):
+            camera.read()
+        assert time.monotonic() - t >= 0.9 * RETRY_S        # looked for at RETRY_S, not in a busy loop
+        (tmp_path / "away.avi").rename(video)               # plugged in again
+        frame = camera.read()
+        assert frame.index == 5 and frame.image.shape == (240, 320, 3)
+    finally:
+        camera.close()
+
+
 def test_default_source_falls_back_to_the_scripted_drummer(monkeypatch):
     monkeypatch.delenv("LALELU_SOURCE", raising=False)
     name, message = choose_default_source()

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lalelu.errors import LaleluError
+
 
 @dataclass
 class Frame:
@@ -15,8 +17,14 @@ class Frame:
     image: np.ndarray    # H x W x 3 uint8 BGR
 
 
+class SourceInterrupted(LaleluError):
+    """The source has no frames for now (a camera unplugged) and is looking for them again: read() again.
+    A reader that cannot wait treats it as the error its message describes."""
+
+
 class Source:
-    """A frame source, read by one capture thread: `start()`, then `read()` until it returns None, `close()`."""
+    """A frame source, read by one capture thread: `start()`, then `read()` until it returns None, `close()`.
+    read() may raise SourceInterrupted while the source is gone for a while; it goes on after it."""
 
     description: str = "source"
     fps: float = 0.0

@@ -4,6 +4,10 @@ The driver decides what it grants: the size and rate are read back and reported 
 warning when the rate is below what was asked (USB webcams often give 30 fps at large sizes, or only in
 good light). read() blocks in the driver until the next frame arrives; the frame is stamped when grab()
 returns, before decoding, so decode time counts as latency.
+
+A camera that stops delivering frames (a kicked USB cable) is released and looked for again every RETRY_S;
+meanwhile read() raises SourceInterrupted, so that the engine keeps the MIDI side up, says so, and plays on
+when the camera is back.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import time
 import cv2
 
 from lalelu.errors import LaleluError
-from lalelu.sources.base import Frame, Source
+from lalelu.sources.base import Frame, Source, SourceInterrupted
 
 log = logging.getLogger("lalelu.sources")
+RETRY_S = 0.5   # how often a lost camera is looked for
+DECODE_TRIES = 5   # torn frames in a row before the camera is given up
 
 
 def camera_device(index: int) -> str:
@@ -27,26 +33,8 @@ def camera_device(index: int) -> str:
 class CameraSource(Source):
     def __init__(self, index: int = 0, fps: float = 100.0, size: tuple[int, int] = (640, 480)):
         self.index = index
-        device = camera_device(index)
-        if not os.path.exists(device):
-            raise LaleluError(f"no camera at index {index} ({device} missing): connect a webcam "
-                              "or use --source synthetic")
-        self._cap = cv2.VideoCapture(index, cv2.CAP_V4L2)
-        if not self._cap.isOpened():
-            self._cap.release()
-            raise LaleluError(f"camera {index} ({device}) cannot be opened: is another program using it, "
-                              "and may this user read it (group 'video')? Or use --source synthetic")
-        self._cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
-        self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
-        self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
-        self._cap.set(cv2.CAP_PROP_FPS, fps)
-        self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)   # the newest frame, not a queue of old ones
-        self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        fourcc = int(self._cap.get(cv2.CAP_PROP_FOURCC))
-        self.fourcc = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\0") or "?"
-        self.description = (f"camera {index}: {self.size[0]}x{self.size[1]} {self.fourcc} @ {self.fps:g} fps granted "
-                            f"(asked {size[0]}x{size[1]} @ {fps:g})")
+        self.asked = (float(fps), (int(size[0]), int(size[1])))
+        self._cap = self._open()
         self.warning = ""
         if self.fps < fps - 0.5:
             self.warning = (f"camera {index} grants {self.fps:g} fps, below the {fps:g} asked: fewer frames means "
@@ -54,19 +42,67 @@ class CameraSource(Source):
             log.warning(self.warning)
         self._index = 0
 
+    def _device(self) -> str:
+        return camera_device(self.index)
+
+    def _capture(self) -> cv2.VideoCapture:
+        return cv2.VideoCapture(self.index, cv2.CAP_V4L2)
+
+    def _open(self) -> cv2.VideoCapture:
+        """Open the camera with the asked format, size and rate, and read back what the driver granted."""
+        device, index, (fps, size) = self._device(), self.index, self.asked
+        if not os.path.exists(device):
+            raise LaleluError(f"no camera at index {index} ({device} missing): connect a webcam "
+                              "or use --source synthetic")
+        cap = self._capture()
+        if not cap.isOpened():
+            cap.release()
+            raise LaleluError(f"camera {index} ({device}) cannot be opened: is another program using it, "
+                              "and may this user read it (group 'video')? Or use --source synthetic")
+        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        cap.set(cv2.CAP_PROP_FPS, fps)
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)   # the newest frame, not a queue of old ones
+        self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+        self.fourcc = "".join(chr((fourcc >> (8 * i)) & 0xFF) for i in range(4)).strip("\0") or "?"
+        self.description = (f"camera {index}: {self.size[0]}x{self.size[1]} {self.fourcc} @ {self.fps:g} fps granted "
+                            f"(asked {size[0]}x{size[1]} @ {fps:g})")
+        return cap
+
+    def _reopen(self) -> None:
+        """One attempt to get a lost camera back; SourceInterrupted, after RETRY_S, if it is not."""
+        deadline = time.monotonic() + RETRY_S
+        try:
+            self._cap = self._open()
+        except LaleluError as exc:
+            time.sleep(max(0.0, deadline - time.monotonic()))
+            raise SourceInterrupted(f"camera {self.index} is still gone ({exc})") from None
+
     def read(self) -> Frame | None:
-        if not self._cap.grab():
-            return None
-        t_capture = time.monotonic_ns()
-        ok, image = self._cap.retrieve()
-        if not ok or image is None:
-            return None
-        frame = Frame(self._index, t_capture, image)
-        self._index += 1
-        return frame
+        for _ in range(DECODE_TRIES):
+            if self._cap is None:
+                self._reopen()
+            if not self._cap.grab():
+                self._cap.release()
+                self._cap = None
+                raise SourceInterrupted(f"camera {self.index} stopped delivering frames (unplugged?); "
+                                        f"looking for it every {RETRY_S:g} s")
+            t_capture = time.monotonic_ns()
+            ok, image = self._cap.retrieve()
+            if ok and image is not None:   # else a torn frame: the next one
+                frame = Frame(self._index, t_capture, image)
+                self._index += 1
+                return frame
+        raise LaleluError(f"camera {self.index} delivers frames that do not decode: try another --size, or "
+                          "check the camera with another program")
 
     def close(self) -> None:
-        self._cap.release()
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
 
 
 def camera_available(index: int = 0) -> bool:
