@@ -326,6 +326,25 @@ def test_a_hit_flash_goes_out_when_the_picture_stalls(qtbot):
     assert np.abs(view._composed.astype(int) - lit).sum() > 0
 
 
+def test_the_picture_shows_the_seen_keypoints_scaled_to_the_widget(qtbot):
+    from lalelu.pose.keypoints import KP
+    from lalelu.ui.video_view import BONE_BGR, JOINT_BGR, MIN_SCORE
+
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.resize(320, 240)                          # half the frame's size
+    keypoints = np.zeros((17, 3), np.float32)
+    keypoints[KP["left_shoulder"]] = (400, 100, 0.9)
+    keypoints[KP["left_elbow"]] = (400, 300, 0.9)
+    keypoints[KP["left_wrist"]] = (200, 300, MIN_SCORE - 0.01)   # not seen
+    view.set_frame(np.zeros((480, 640, 3), np.uint8), keypoints)
+    out = view._composed
+    assert out.shape == (240, 320, 3)
+    assert tuple(out[100, 200]) == BONE_BGR        # halfway along the upper arm, at half scale
+    assert tuple(out[50, 200]) == JOINT_BGR        # the shoulder
+    assert not out[150, 150].any()                 # the unseen wrist and its forearm are not drawn
+
+
 def test_app_without_a_display_says_what_to_do(monkeypatch):
     monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)

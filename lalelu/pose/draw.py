@@ -1,4 +1,4 @@
-"""Drawing skeletons onto BGR images with OpenCV, for `lalelu pose --out` (the window draws its own, scaled)."""
+"""Drawing skeletons onto BGR images with OpenCV: `lalelu pose --out`, and the window's live picture (scaled)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,24 @@ _BONE = (80, 220, 80)
 _JOINT = (0, 200, 255)
 
 
+def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, thickness: int, joint_radius: int, scale: float = 1.0,
+                  min_score: float = MIN_SCORE, bone=_BONE, joint=_JOINT) -> None:
+    """Bones and joints of one (17, 3) keypoint array whose points scored at least min_score, in place;
+    `scale` maps the keypoints' pixels to the image's (a resized frame)."""
+    pts = [(int(x * scale), int(y * scale)) for x, y, _ in keypoints]
+    seen = keypoints[:, 2] >= min_score
+    for a, b in SKELETON:
+        if seen[a] and seen[b]:
+            cv2.line(image, pts[a], pts[b], bone, thickness, cv2.LINE_AA)
+    for p, s in zip(pts, seen):
+        if s:
+            cv2.circle(image, p, joint_radius, joint, -1, cv2.LINE_AA)
+
+
 def draw_people(image: np.ndarray, people: list[Person], min_score: float = MIN_SCORE) -> np.ndarray:
     thickness = max(2, image.shape[1] // 320)
     for person in people:
-        kp = person.keypoints
-        for a, b in SKELETON:
-            if kp[a, 2] >= min_score and kp[b, 2] >= min_score:
-                cv2.line(image, (int(kp[a, 0]), int(kp[a, 1])), (int(kp[b, 0]), int(kp[b, 1])), _BONE, thickness,
-                         cv2.LINE_AA)
-        for x, y, s in kp:
-            if s >= min_score:
-                cv2.circle(image, (int(x), int(y)), thickness + 2, _JOINT, -1, cv2.LINE_AA)
+        draw_skeleton(image, person.keypoints, thickness, thickness + 2, min_score=min_score)
         if person.box is not None:
             x0, y0, x1, y1 = (int(v) for v in person.box)
             cv2.rectangle(image, (x0, y0), (x1, y1), (255, 160, 0), 1)

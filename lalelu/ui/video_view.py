@@ -16,7 +16,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from lalelu.pose.keypoints import KP, SKELETON
+from lalelu.pose.draw import draw_skeleton
+from lalelu.pose.keypoints import KP
 
 MIN_SCORE = 0.25                 # keypoints below this are not drawn (MoveNet's own guess at "not seen")
 FLASH_NS = 180_000_000           # how long a zone stays lit after a hit
@@ -188,13 +189,7 @@ class VideoView(QWidget):
             labels.append(Label(c[0], c[1] - r - 8, zone.name.replace("_", " "), is_lit))
         labels += self._foot_pads(out, foot_zones, lit, scale, line)
         if kp is not None:
-            pts = [(int(x * scale), int(y * scale)) for x, y, _ in kp]
-            for a, b in SKELETON:
-                if kp[a, 2] >= MIN_SCORE and kp[b, 2] >= MIN_SCORE:
-                    cv2.line(out, pts[a], pts[b], BONE_BGR, line + 1, aa)
-            for p, s in zip(pts, kp[:, 2]):
-                if s >= MIN_SCORE:
-                    cv2.circle(out, p, line + 1, JOINT_BGR, -1, aa)
+            draw_skeleton(out, kp, line + 1, line + 1, scale, MIN_SCORE, BONE_BGR, JOINT_BGR)
         return labels
 
     def _foot_pads(self, out: np.ndarray, zones: list, lit: set[str], scale: float, line: int) -> list[Label]:
