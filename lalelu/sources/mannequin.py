@@ -4,8 +4,8 @@ The figure stands facing the camera, so its left side is on the image's right (a
 Geometry is in body-normalised units (origin = midpoint of the shoulders, unit = shoulder width, y down),
 the same units the kit's zone centres use, mapped to pixels by `Mannequin.to_px`.
 
-Drawing is cheap (about 1 ms for 640x480): a cached background is copied, then a few filled shapes are
-drawn on it. The look (long sleeves, a vest of another colour, outlined tapered arms, drumsticks) was
+Drawing is cheap, so that it fits beside the capture thread's other work at 100 fps: a cached background is
+copied, then a few filled shapes are drawn on it. The look (long sleeves, a vest of another colour, outlined tapered arms, drumsticks) was
 chosen by measuring MoveNet Lightning on it: see the comments by the constants.
 """
 
@@ -45,7 +45,8 @@ UPPER_ARM_WIDTH = 0.30    # tapered arms: MoveNet then tells the elbow from the 
 FOREARM_WIDTH = 0.18
 HAND_RADIUS = 0.16
 HAND_OFFSET = 0.16        # wrist -> centre of the hand
-STICK = 0.8               # drumstick length: MoveNet scores a hand that holds one higher (0.27 -> 0.43)
+STICK = 0.8               # drumstick length: MoveNet scores a hand that holds one higher (wrist score 0.27 -> 0.43
+                          # when the look was chosen)
 
 
 @dataclass(frozen=True)
