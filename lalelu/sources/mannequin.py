@@ -5,8 +5,8 @@ Geometry is in body-normalised units (origin = midpoint of the shoulders, unit =
 the same units the kit's zone centres use, mapped to pixels by `Mannequin.to_px`.
 
 Drawing is cheap, so that it fits beside the capture thread's other work at 100 fps: a cached background is
-copied, then a few filled shapes are drawn on it. The look (long sleeves, a vest of another colour, outlined tapered arms, drumsticks) was
-chosen by measuring MoveNet Lightning on it: see the comments by the constants.
+copied, then a few filled shapes are drawn on it. The look (long sleeves, a vest of another colour, outlined
+tapered arms, drumsticks) was chosen by measuring MoveNet Lightning on it: see the comments by the constants.
 """
 
 from __future__ import annotations
