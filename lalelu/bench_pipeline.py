@@ -98,6 +98,10 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
     def pick(summary: dict, keys: tuple[str, ...]) -> dict[str, float | None]:
         return {k: None if summary[k] is None else round(summary[k], 3) for k in keys}
 
+    def on_time(lags_ns: list[int]) -> int:
+        """How many hits were sent from a frame at most one frame period after the scripted time."""
+        return sum(1 for lag in lags_ns if lag <= period_ns + STAMP_TOLERANCE_NS)
+
     def median_ms(values_ns: np.ndarray) -> float | None:
         return round(float(np.median(values_ns)) / 1e6, 3) if len(values_ns) else None
 
@@ -114,14 +118,14 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
         "hits_scripted": len(in_run),
         "hits_matched": matched,
         "hits_extra": extra,
-        "hits_on_time": int(np.sum(lag_ms <= (period_ns + STAMP_TOLERANCE_NS) / 1e6)),
+        "hits_on_time": on_time(lags),
         "hit_lag_ms": {k: None if not lags else round(float(np.percentile(lag_ms, q)), 1)
                        for k, q in (("p50", 50), ("p95", 95), ("max", 100))},
     }
     if drummer is not None:
-        true_matched, true_extra, _, _ = match_hits(in_run, true_pose_sent(drummer, kit, played, fps),
-                                                    MATCH_WINDOW_NS)
-        results["true_pose"] = {"hits_matched": true_matched, "hits_extra": true_extra}
+        true = match_hits(in_run, true_pose_sent(drummer, kit, played, fps), MATCH_WINDOW_NS)
+        results["true_pose"] = {"hits_matched": true.matched, "hits_extra": true.extra,
+                                "hits_on_time": on_time(true.lags)}
         results["misses"] = [pose_at_miss(drummer, kit, played, t, note) for t, note in missed]
     return results
 
@@ -279,7 +283,8 @@ def pose_lines(r: dict[str, Any]) -> list[str]:
         return []
     true = r["true_pose"]
     lines = [f"  with the drummer's true keypoints instead of the pose model's (same frames, same detector): "
-             f"matched {true['hits_matched']}, extra {true['hits_extra']}"]
+             f"matched {true['hits_matched']}, extra {true['hits_extra']}; sent within one frame of the script "
+             f"{true['hits_on_time']}"]
     for m in r["misses"]:
         limb_point = m["limb"].replace("hand", "wrist").replace("foot", "ankle").replace("_", " ")
         worst = "" if m["worst_off"] is None else f", up to {m['worst_off']:.1f} shoulder widths off"

@@ -360,5 +360,7 @@ def test_bench_pipeline_json(jack_server: JackServer) -> None:
     assert result["hits_scripted"] > 0 and 0 <= result["hits_matched"] <= result["hits_scripted"]
     assert 0 < result["e2e_ms"]["p50"] <= result["e2e_ms"]["p99"] <= result["e2e_ms"]["max"]
     # The same frames with the drummer's true keypoints: every scripted hit, nothing else.
-    assert result["true_pose"] == {"hits_matched": result["hits_scripted"], "hits_extra": 0}
+    true = result["true_pose"]
+    assert (true["hits_matched"], true["hits_extra"]) == (result["hits_scripted"], 0)
+    assert 0 <= true["hits_on_time"] <= true["hits_matched"]   # late only by a late stamp of a frame
     assert set(result["over_target"]) == {"frames", "inference_ms", "waiting_ms", "own_ms"}
