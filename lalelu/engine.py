@@ -336,7 +336,7 @@ class Engine:
                 except SourceInterrupted as exc:   # e.g. a camera unplugged: MIDI stays up, play goes on later
                     if not interrupted:
                         interrupted = True
-                        self._post(f"warning: {exc}; play goes on when it is back")
+                        self._post(f"warning: {exc}; looking for it again, play goes on when it is back")
                     continue
                 if frame is None:
                     break

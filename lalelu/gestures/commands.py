@@ -208,8 +208,13 @@ def _open_calibration_input(args: argparse.Namespace, kit: Kit, zone_s: float):
 
 def _frames(source, estimator):
     """(t_capture, keypoints) of each frame, the first person's; frames with nobody are skipped."""
+    from lalelu.sources.base import SourceInterrupted
+
     while True:
-        frame = source.read()
+        try:
+            frame = source.read()
+        except SourceInterrupted as exc:   # a gap would spoil the routine's timing: start again instead
+            raise LaleluError(f"calibration stopped: {exc}; plug it in and calibrate again") from None
         if frame is None:
             return
         people = estimator(frame.image)

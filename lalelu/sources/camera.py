@@ -88,8 +88,7 @@ class CameraSource(Source):
             if not self._cap.grab():
                 self._cap.release()
                 self._cap = None
-                raise SourceInterrupted(f"camera {self.index} stopped delivering frames (unplugged?); "
-                                        f"looking for it every {RETRY_S:g} s")
+                raise SourceInterrupted(f"camera {self.index} stopped delivering frames (unplugged?)")
             t_capture = time.monotonic_ns()
             ok, image = self._cap.retrieve()
             if ok and image is not None:   # else a torn frame: the next one
