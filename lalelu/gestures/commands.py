@@ -170,7 +170,9 @@ def calibrate_command(args: argparse.Namespace) -> int:
             strokes[zone.name] = _take(frames, zone_s)
     finally:
         source.close()
-    cal = calibrate(args.player, kit, neutral, strokes, fps=args.fps, min_strokes=2)
+    # The rate the frames came at (a video's own, what a camera granted), which the detector's windows assume.
+    fps = float(getattr(source, "fps", 0) or args.fps)
+    cal = calibrate(args.player, kit, neutral, strokes, fps=fps, min_strokes=2)
     save_calibration(cal, path)
     say(f"Saved {path}: shoulder width {cal.shoulder_width_px:.0f} px, torso ratio {cal.torso_ratio:.2f}, "
         f"stroke threshold {cal.hand_on_speed:.2f} shoulder widths/s.")
