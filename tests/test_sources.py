@@ -114,6 +114,37 @@ def test_a_camera_that_goes_away_is_looked_for_again_and_plays_on(tmp_path):
         camera.close()
 
 
+def test_a_camera_that_opens_but_sends_nothing_is_retried_at_a_gentle_pace(tmp_path):
+    import time
+
+    import cv2
+
+    from lalelu.sources.base import SourceInterrupted
+    from lalelu.sources.camera import RETRY_S
+    from tests.file_camera import FileCamera, write_mjpg_video
+
+    class CountingCamera(FileCamera):
+        opened = 0
+
+        def _capture(self):
+            self.opened += 1
+            return super()._capture()
+
+    video = write_mjpg_video(tmp_path / "video7.avi", frames=2)
+    camera = CountingCamera(video)
+    try:
+        camera.read(), camera.read()
+        writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (320, 240))
+        writer.release()                              # now it opens, but has no frame to give
+        end = time.monotonic() + 3 * RETRY_S
+        while time.monotonic() < end:                 # as the engine's capture loop reads it
+            with pytest.raises(SourceInterrupted):
+                camera.read()
+        assert 2 <= camera.opened <= 5, camera.opened   # the first open, then one every RETRY_S
+    finally:
+        camera.close()
+
+
 def test_default_source_falls_back_to_the_scripted_drummer(monkeypatch):
     monkeypatch.delenv("LALELU_SOURCE", raising=False)
     name, message = choose_default_source()

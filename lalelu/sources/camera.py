@@ -35,6 +35,7 @@ class CameraSource(Source):
         self.index = index
         self.asked = (float(fps), (int(size[0]), int(size[1])))
         self._cap = self._open()
+        self._retry_at = 0.0   # monotonic s: the next attempt to reopen a lost camera, not before
         self.warning = ""
         if self.fps < fps - 0.5:
             self.warning = (f"camera {index} grants {self.fps:g} fps, below the {fps:g} asked: fewer frames means "
@@ -73,12 +74,13 @@ class CameraSource(Source):
         return cap
 
     def _reopen(self) -> None:
-        """One attempt to get a lost camera back; SourceInterrupted, after RETRY_S, if it is not."""
-        deadline = time.monotonic() + RETRY_S
+        """One attempt, at most every RETRY_S, to get a lost camera back; SourceInterrupted if it is not.
+        The pause also covers a camera that opens but sends nothing: no busy loop on the capture core."""
+        time.sleep(max(0.0, self._retry_at - time.monotonic()))
+        self._retry_at = time.monotonic() + RETRY_S
         try:
             self._cap = self._open()
         except LaleluError as exc:
-            time.sleep(max(0.0, deadline - time.monotonic()))
             raise SourceInterrupted(f"camera {self.index} is still gone ({exc})") from None
 
     def read(self) -> Frame | None:
@@ -88,6 +90,7 @@ class CameraSource(Source):
             if not self._cap.grab():
                 self._cap.release()
                 self._cap = None
+                self._retry_at = time.monotonic() + RETRY_S
                 raise SourceInterrupted(f"camera {self.index} stopped delivering frames (unplugged?)")
             t_capture = time.monotonic_ns()
             ok, image = self._cap.retrieve()
