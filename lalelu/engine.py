@@ -300,9 +300,12 @@ class Engine:
         if self.realtime["inference"] and busy > 0.92:
             try:
                 os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -20)
             except OSError:
                 return
+            try:   # best effort: rtprio limits often allow real time but not a raised nice level
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), -20)
+            except OSError:
+                pass
             self.realtime["inference"] = False
             self._rt_saturated = True
             if not self._saturation_warned:

@@ -102,6 +102,38 @@ def test_a_camera_unplugged_during_play_is_waited_for_and_play_goes_on(estimator
     assert [r.index for r in records] == list(range(len(records))), "frame numbers go on after the gap"
 
 
+def test_a_saturated_inference_thread_leaves_real_time_and_comes_back(monkeypatch) -> None:
+    """The guard against the kernel's real-time throttling, where raising the nice level is not allowed
+    (real-time priority is, as with Debian's audio group)."""
+    config = EngineConfig()
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(config.rt_priority))
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except (OSError, AttributeError):
+        pytest.skip("real-time scheduling is not allowed here")
+
+    def no_nice(*args) -> None:
+        raise PermissionError("nice -20 not allowed")
+
+    monkeypatch.setattr(os, "setpriority", no_nice)
+    engine = Engine(config)
+    seen: list = []
+
+    def inference_thread() -> None:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(config.rt_priority))
+        engine.realtime["inference"] = True
+        engine._guard_rt_throttling(0.97)           # busy: out of real time
+        seen.append((os.sched_getscheduler(0), engine.realtime["inference"]))
+        engine._guard_rt_throttling(0.5)            # slack again: back
+        seen.append((os.sched_getscheduler(0), engine.realtime["inference"]))
+
+    thread = threading.Thread(target=inference_thread)
+    thread.start()
+    thread.join()
+    assert seen == [(os.SCHED_OTHER, False), (os.SCHED_FIFO, True)]
+    assert any("leaves real-time priority" in m for m in engine.messages())
+
+
 def test_source_end_stops_the_engine_after_its_last_frame(estimator) -> None:
     config = EngineConfig(source="synthetic:seconds=1", fps=FPS, midi_port=None, loop=False)  # one bar
     engine = Engine(config, estimator=estimator)
