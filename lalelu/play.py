@@ -59,8 +59,8 @@ def summary_lines(engine: Engine, collector: _Collector, elapsed_s: float, reaso
     lines.append(f"hits sent: {stats['hits']}" + (f" ({stats['midi_dropped']} more dropped: no MIDI port at the time)"
                                                    if stats["midi_dropped"] else ""))
     lines.append(f"cores: {cores_text(stats)}")
-    if stats["recording"]:
-        lines.append(f"trace recorded to {stats['recording']}")
+    if engine.config.record:   # the recorder is closed by now (engine.stop)
+        lines.append(f"trace recorded to {engine.config.record}")
     return lines
 
 

@@ -291,6 +291,7 @@ def test_headless_run_records_a_trace_that_round_trips_through_report(jack_serve
     out = "".join(lines)
     assert "source: synthetic" in out
     assert "stopped: Ctrl-C" in out and "hits sent:" in out, out
+    assert f"trace recorded to {trace}" in out, out
     assert "Traceback" not in out, out
     header, records = read_trace(trace)
     assert header["lalelu_trace"] == 1 and "scripted drummer" in header["source"]
