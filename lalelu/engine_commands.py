@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_command)
 
     report = subparsers.add_parser("report", help="latency statistics of a recorded trace",
-                                   description="Per-stage and end-to-end latency of a trace from `lalelu run --record`.")
+                                   description="Per-stage and end-to-end latency of a trace from `lalelu run --headless --record` or the window.")
     report.add_argument("file", help="trace file")
     report.add_argument("--plot", metavar="OUT.png", help="also draw latency over time and its histogram")
     report.add_argument("--json", action="store_true", help="print the statistics as JSON")

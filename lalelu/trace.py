@@ -164,7 +164,7 @@ class TraceRecorder:
             self._file.flush()
         except OSError as exc:
             raise OSError(f"cannot write the trace file {self.path}: {exc.strerror}; "
-                          "choose a writable path for --record") from exc
+                          "choose a folder you may write to") from exc
         self._cursor = TraceCursor(ring)  # record from now on
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lalelu-recorder", daemon=True)
@@ -221,14 +221,15 @@ def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecor
         raise OSError(f"cannot read the trace file {path}: {exc.strerror}") from exc
     lines = text.splitlines()
     if not lines:
-        raise LaleluError(f"{path} is empty: record a trace with `lalelu run --record FILE`")
+        raise LaleluError(f"{path} is empty: record a trace with `lalelu run --headless --record FILE` or the "
+                          "window's record button")
     try:
         header = json.loads(lines[0])
     except json.JSONDecodeError:
         header = None
     if not isinstance(header, dict) or "lalelu_trace" not in header:
         raise LaleluError(f"{path} is not a lalelu trace file (no header line); "
-                          "record one with `lalelu run --record FILE`")
+                          "record one with `lalelu run --headless --record FILE` or the window's record button")
     records: list[TraceRecord] = []
     for n, line in enumerate(lines[1:], start=2):
         if not line.strip():
