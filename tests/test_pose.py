@@ -194,6 +194,16 @@ def test_pose_command_on_video_frames(tmp_path):
     assert max(xs) > 640  # source pixels of the 1768-px-wide video, not model pixels
 
 
+def test_own_multipose_tflite_file_gets_its_working_input_size():
+    """A MultiPose .tflite has a dynamic input ([1,1,1,3] until resized): given by path, it must still be
+    run at MultiPose's size and find the astronaut."""
+    from lalelu.pose import load_estimator
+    from lalelu.pose.models import models_dir
+
+    estimator = load_estimator(str(models_dir() / "multipose" / "model_fp16.tflite"), "litert")
+    assert len(estimator(astronaut())) >= 1
+
+
 def test_corrupt_model_file_is_named(tmp_path):
     from lalelu.pose.models import models_dir
 

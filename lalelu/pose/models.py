@@ -136,7 +136,7 @@ def user_model(path: Path) -> ModelFiles:
 
 
 def _square(size, path: Path, default: int | None) -> int:
-    if size and size > 0:
+    if size and size > 1:   # a size of 1 (or -1, None) is a placeholder for a dynamic input
         return int(size)
     if default is None:
         raise LaleluError(f"{path} has a dynamic input size; MoveNet SinglePose needs a fixed square input")
@@ -147,7 +147,8 @@ def _inspect_tflite(path: Path) -> tuple[int, list[int]]:
     from ai_edge_litert.interpreter import Interpreter
 
     interp = Interpreter(model_path=str(path))
-    shape = [int(v) for v in interp.get_input_details()[0]["shape"]]
+    details = interp.get_input_details()[0]
+    shape = [int(v) for v in details.get("shape_signature", details["shape"])]   # -1 where dynamic
     out = [int(v) for v in interp.get_output_details()[0]["shape"]]
     return _square(shape[1], path, 256), out
 
