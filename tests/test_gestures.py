@@ -63,6 +63,7 @@ foot = "right"
     ('limb = "hand"', 'limb = "elbow"', 6, "zones.snare.limb"),
     ("channel = 10", "channel = 17", 2, "channel"),
     ("note = 38", "note = 38\nvelocity = 3", 6, "zones.snare.velocity"),
+    ("[zones.snare]\nnote = 38", '[zones."floor tom"]\nnote = 300', 5, "zones.floor tom.note"),   # quoted name
 ])
 def test_bad_kit_names_file_line_and_key(tmp_path, old, new, line, key):
     p = tmp_path / "bad.toml"
@@ -71,6 +72,13 @@ def test_bad_kit_names_file_line_and_key(tmp_path, old, new, line, key):
         load_kit(str(p))
     msg = str(e.value)
     assert f"{p}:{line}" in msg and f"'{key}'" in msg, msg
+
+
+def test_bad_value_in_an_inline_zone_table_names_its_line(tmp_path):
+    p = tmp_path / "inline.toml"
+    p.write_text('name = "t"\n\n[zones]\nsnare = { note = 38, limb = "hand", center = [0.2] }\n')
+    with pytest.raises(LaleluError, match=r"inline\.toml:4: key 'zones\.snare\.center'"):
+        load_kit(str(p))
 
 
 def test_bad_kit_syntax_and_thresholds(tmp_path):

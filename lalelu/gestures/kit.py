@@ -287,20 +287,24 @@ def key_error(source: str, lines: list[str], table: str, key: str, why: str) -> 
 
 def find_key_line(lines: list[str], table: str, key: str) -> int | None:
     """1-based line of `key` inside `[table]` (or of the table's header when key is empty), else None."""
+    def bare(name: str) -> str:   # `zones."floor tom"` and `zones.floor tom` alike
+        return name.replace('"', "").replace(" ", "")
+
     current = ""
     header_line = None
     for i, raw in enumerate(lines, 1):
         s = raw.strip()
         if s.startswith("[") and not s.startswith("[["):
-            current = s.strip("[]").strip().replace('"', "").replace(" ", "")
-            if current == table:
+            current = bare(s.strip("[]").strip())
+            if current == bare(table):
                 header_line = i
             continue
-        if current == table and key and "=" in s:
+        if current == bare(table) and key and "=" in s:
             k = s.split("=", 1)[0].strip().strip('"')
             if k == key:
                 return i
     if key and header_line is None and table:
-        # a dotted key such as `zones.snare.note = 38` or an inline table
-        return find_key_line(lines, "", f"{table}.{key}") or find_key_line(lines, "", table.split(".")[-1])
+        # a dotted key such as `zones.snare.note = 38`, or an inline table in its parent: `snare = { ... }`
+        parent, _, last = table.rpartition(".")
+        return find_key_line(lines, "", f"{table}.{key}") or find_key_line(lines, parent, last)
     return header_line
