@@ -112,6 +112,12 @@ def test_calibration_round_trip_and_detector_uses_it(kit, cal_dir):
     assert len(played[True]) == 1 and played[True] != ["snare"]
 
 
+def test_calibration_of_a_zone_whose_name_needs_quotes_round_trips(kit, cal_dir):
+    cal = Calibration("ana", "mine", 80.0, 0.7, {"floor tom": (-0.9, 1.1), "snare": (0.2, 1.3)}, 3.0, 0.1,
+                      "now", {"floor tom": 3, "snare": 2})
+    assert load_calibration(save_calibration(cal)) == cal
+
+
 @pytest.mark.parametrize("old, new, match", [
     ("format = 1", "format = 0", r"ana\.toml:2: key 'format': .*format 1, the file has 0 \(stale\)"),
     ("hand_on_speed = ", "hand_on_speed = -", r"ana\.toml:12: key 'thresholds.hand_on_speed': .* out of range"),

@@ -166,7 +166,7 @@ def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
         "[zones]                          # centre [x, y] in body units, strokes seen",
     ]
     for name, (x, y) in cal.zone_centers.items():
-        lines.append(f"{name} = {{ center = [{x}, {y}], strokes = {cal.strokes.get(name, 0)} }}")
+        lines.append(f"{_q(name)} = {{ center = [{x}, {y}], strokes = {cal.strokes.get(name, 0)} }}")
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tmp.replace(path)
