@@ -33,6 +33,19 @@ def test_backend_comes_from_the_environment_when_none_is_given(monkeypatch) -> N
     assert load_estimator("lightning").backend_name == "litert"
 
 
+def test_every_command_and_the_window_leave_the_backend_to_the_environment(monkeypatch) -> None:
+    """README: `--backend`, or $LALELU_BACKEND. No command may fill in its own default instead."""
+    from lalelu.cli import build_parser
+    from lalelu.ui.settings import UiSettings
+
+    parser = build_parser()
+    for argv in (["pose", "x.jpg"], ["calibrate", "--player", "p"], ["run", "--headless"], ["app"]):
+        args = parser.parse_args(argv)
+        assert getattr(args, "backend", None) is None, argv
+    monkeypatch.setenv("LALELU_BACKEND", "onnxruntime")
+    assert UiSettings().backend == "onnxruntime"    # the window's first choice, before one is remembered
+
+
 def test_calibrate_against_the_scripted_drummer_writes_a_file_run_can_use(tmp_path: Path) -> None:
     from lalelu.gestures.calibration import load_calibration
     from lalelu.gestures.kit import load_kit

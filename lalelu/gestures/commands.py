@@ -250,7 +250,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--kit", default="default", help="kit name or .toml path")
     cal.add_argument("--source", default="camera:0", help="camera:N, file:PATH or synthetic (default camera:0)")
     cal.add_argument("--model", default="lightning")
-    cal.add_argument("--backend", default=None, help="pose backend (default: the best available)")
+    cal.add_argument("--backend", default=None, help="pose backend (default: $LALELU_BACKEND, else litert)")
     cal.add_argument("--threads", type=int, default=1)
     cal.add_argument("--fps", type=float, default=100.0)
     cal.add_argument("--neutral-seconds", type=float, default=3.0, help="length of the neutral pose (default 3)")

@@ -13,10 +13,11 @@ from lalelu.pose.keypoints import KEYPOINT_NAMES
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
 
 
-def add_model_args(parser, default_backend: str | None = "litert") -> None:
+def add_model_args(parser) -> None:
     parser.add_argument("--model", default="lightning",
                         help="lightning, thunder, multipose, or the path of a MoveNet SavedModel folder, .tflite or .onnx")
-    parser.add_argument("--backend", choices=BACKENDS, default=default_backend, help="pose backend (default: litert)")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="pose backend (default: $LALELU_BACKEND, else litert)")
     parser.add_argument("--threads", type=int, default=2, help="inference threads (default: 2)")
 
 

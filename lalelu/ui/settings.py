@@ -6,11 +6,12 @@ Set LALELU_SETTINGS=/path/file.ini to keep them in one INI file instead (tests u
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from PySide6.QtCore import QSettings
 
 from lalelu.midi import DEFAULT_PORT
+from lalelu.pose.backends import default_backend
 
 SETTINGS_ENV = "LALELU_SETTINGS"
 
@@ -19,7 +20,7 @@ SETTINGS_ENV = "LALELU_SETTINGS"
 class UiSettings:
     source: str = "synthetic"          # "synthetic", "camera:N" or "file:PATH"
     model: str = "lightning"
-    backend: str = "litert"
+    backend: str = field(default_factory=default_backend)   # $LALELU_BACKEND, else litert
     midi_port: str = DEFAULT_PORT
     kit: str = "default"
     player: str = ""                   # calibration name; "" = none
@@ -37,10 +38,10 @@ def open_qsettings() -> QSettings:
 def load_settings() -> UiSettings:
     store = open_qsettings()
     values = {}
-    for field in fields(UiSettings):
-        value = store.value(field.name)
+    for setting in fields(UiSettings):
+        value = store.value(setting.name)
         if value is not None:
-            values[field.name] = str(value)
+            values[setting.name] = str(value)
     return UiSettings(**values)
 
 
