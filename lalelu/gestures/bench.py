@@ -64,9 +64,9 @@ def p95_abs(errors_ms: list[float]) -> float:
     return errs[min(len(errs) - 1, int(math.ceil(0.95 * len(errs))) - 1)] if errs else 0.0
 
 
-def run_scenario(scenario: Scenario, kit: Kit, calibration=None) -> tuple[list[Hit], list[int]]:
+def run_scenario(scenario: Scenario, kit: Kit) -> tuple[list[Hit], list[int]]:
     """Play a scenario to a fresh detector; returns the hits and the frame time each was emitted at."""
-    det = Detector(kit, calibration, fps=scenario.fps)
+    det = Detector(kit, fps=scenario.fps)
     hits, emitted = [], []
     for t_ns, kp in zip(scenario.times_ns, scenario.keypoints):
         for h in det.update(t_ns, kp):
@@ -107,12 +107,12 @@ def score(scenario: Scenario, hits: list[Hit], emitted: list[int] | None = None)
 
 
 def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: float = 8.0, seed: int = 0,
-              calibration=None, fps: float = 100.0) -> list[dict]:
+              fps: float = 100.0) -> list[dict]:
     rows = []
     for noise in noises:
         for sc in conditions(kit, noise, seconds, seed, fps):
             t0 = time.perf_counter_ns()
-            hits, emitted = run_scenario(sc, kit, calibration)
+            hits, emitted = run_scenario(sc, kit)
             elapsed = time.perf_counter_ns() - t0
             scored = score(sc, hits, emitted)
             row = scored.row()

@@ -262,7 +262,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rep = subparsers.add_parser(
         "replay", help="re-run the detector on a recorded trace and list or plot the hits",
         description="Tuning without the performer: re-run the strike detector over a trace from "
-                    "`lalelu run --record` with another kit, calibration or thresholds.")
+                    "`lalelu run --headless --record` with another kit, calibration or thresholds.")
     rep.add_argument("trace", metavar="TRACE", help="trace file (JSON Lines)")
     rep.add_argument("--kit", default="default", help="kit name or .toml path")
     rep.add_argument("--player", help="calibration name or path")

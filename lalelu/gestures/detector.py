@@ -133,7 +133,7 @@ class _Limb:
 
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
-                 "v", "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing")
+                 "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing")
 
     def __init__(self, name: str, index: int, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, index
@@ -173,7 +173,6 @@ class _Limb:
         self.rearmed = True
         self.bottom = -math.inf
         self.bottom_x = 0.0
-        self.v = 0.0                 # latest downward speed (the line fit's)
         self.v_max = 0.0             # fastest recent speed, either way (decays)
         self.t_pred = 0.0            # predicted time of the armed stroke's bottom (0: none)
         self.slow_since = math.inf   # since when the limb has been slow after its last hit
@@ -295,7 +294,6 @@ class Detector:
         y_mid = y_sum / w
         period = span / (w - 1)
         speed = slope / period                  # slope of the least-squares line, per second
-        limb.v = speed
         limb.v_max = max(abs(speed), limb.v_max * 0.8)
 
         if not limb.rearmed:

@@ -29,17 +29,18 @@ class Replay:
         return self.times_ns[0] if self.times_ns else 0
 
 
-def replay_trace(path: str | Path, kit: Kit, calibration=None, fps: float | None = None) -> Replay:
+def replay_trace(path: str | Path, kit: Kit, fps: float | None = None) -> Replay:
+    """Replay a trace's keypoints to a detector of `kit` (a player's calibration already applied: played_kit)."""
     header, records = read_trace(path)
     frames = [(r.t_capture, r.keypoints) for r in records if r.keypoints is not None and not r.dropped]
     if not frames:
         raise LaleluError(f"{path}: the trace has no frames with keypoints to replay; record one with "
-                          "`lalelu run --record FILE`")
+                          "`lalelu run --headless --record FILE` or the window's record button")
     times = [t for t, _ in frames]
     if fps is None:
         gaps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
         fps = 1e9 / gaps[len(gaps) // 2] if gaps else 100.0
-    hits, heights = play_frames(Detector(kit, calibration, fps=fps), frames)
+    hits, heights = play_frames(Detector(kit, fps=fps), frames)
     recorded = [h for r in records for h in r.hits]
     return Replay(times, hits, heights, recorded, fps)
 
