@@ -59,6 +59,24 @@ def test_body_frame_maps_zone_units_to_pixels():
     assert body_frame(kp) is None
 
 
+def test_zones_are_drawn_in_the_detectors_body_frame_when_the_player_turns():
+    """Turned sideways the shoulders look narrow; the detector floors its scale by the torso, and the picture
+    must place the zones where the detector does."""
+    from lalelu.gestures.detector import Detector
+    from lalelu.gestures.kit import load_kit
+
+    kit = load_kit("default")
+    ratio = kit.thresholds.torso_ratio
+    kp = np.zeros((17, 3), np.float32)
+    kp[5], kp[6] = (270, 100, 0.9), (230, 100, 0.9)      # shoulders 40 px apart: turned
+    kp[11], kp[12] = (265, 300, 0.9), (235, 300, 0.9)    # hips, 200 px below
+    frame = body_frame(kp, ratio)
+    assert frame.unit == pytest.approx(200 * ratio)
+    detector = Detector(kit)
+    detector.update(0, kp)
+    assert detector._body.scale == pytest.approx(frame.unit)
+
+
 def test_zone_circles_never_overlap():
     from lalelu.gestures.kit import load_kit
 

@@ -64,6 +64,22 @@ class Hit:
     y: float = 0.0
 
 
+def shoulder_frame(rows, torso_ratio: float, min_score: float) -> tuple[float, float, float] | None:
+    """One frame's body frame from its keypoint rows (x, y, score): the shoulder midpoint and the scale (a
+    shoulder width) in pixels, or None without both shoulders. Turning shrinks the shoulder width but not the
+    torso, so with both hips seen the torso length times torso_ratio floors the scale."""
+    ls, rs = rows[_L_SHOULDER], rows[_R_SHOULDER]
+    if ls[2] < min_score or rs[2] < min_score:
+        return None
+    mx, my = (ls[0] + rs[0]) * 0.5, (ls[1] + rs[1]) * 0.5
+    scale = math.hypot(ls[0] - rs[0], ls[1] - rs[1])
+    lh, rh = rows[_L_HIP], rows[_R_HIP]
+    if lh[2] >= min_score and rh[2] >= min_score:
+        torso = math.hypot((lh[0] + rh[0]) * 0.5 - mx, (lh[1] + rh[1]) * 0.5 - my)
+        scale = max(scale, torso * torso_ratio)
+    return mx, my, scale
+
+
 class _Body:
     """The moving body frame: shoulder midpoint and scale, smoothed, plus how fast the body travels."""
 
@@ -82,19 +98,12 @@ class _Body:
         self.moving_until = -1.0
 
     def update(self, t: float, rows: list) -> bool:
-        ls, rs = rows[_L_SHOULDER], rows[_R_SHOULDER]
-        ms = self.min_score
-        if ls[2] < ms or rs[2] < ms:
+        frame = shoulder_frame(rows, self.torso_ratio, self.min_score)
+        if frame is None:
             if self.valid and t - self.t_seen > _BODY_HOLD_S:
                 self.valid = False
             return self.valid
-        mx, my = (ls[0] + rs[0]) * 0.5, (ls[1] + rs[1]) * 0.5
-        scale = math.hypot(ls[0] - rs[0], ls[1] - rs[1])
-        lh, rh = rows[_L_HIP], rows[_R_HIP]
-        if lh[2] >= ms and rh[2] >= ms:
-            # turning shrinks the shoulder width but not the torso: the torso floors the scale
-            torso = math.hypot((lh[0] + rh[0]) * 0.5 - mx, (lh[1] + rh[1]) * 0.5 - my)
-            scale = max(scale, torso * self.torso_ratio)
+        mx, my, scale = frame
         if scale < 1.0:
             return self.valid
         if not self.valid or t - self.t_seen > _BODY_HOLD_S:

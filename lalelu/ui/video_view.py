@@ -16,6 +16,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from lalelu.gestures.detector import shoulder_frame
 from lalelu.pose.draw import draw_skeleton
 from lalelu.pose.keypoints import KP
 
@@ -43,16 +44,15 @@ class BodyFrame:
         return (float(self.origin[0] + point[0] * self.unit), float(self.origin[1] + point[1] * self.unit))
 
 
-def body_frame(keypoints: np.ndarray | None, min_score: float = MIN_SCORE) -> BodyFrame | None:
-    if keypoints is None:
+def body_frame(keypoints: np.ndarray | None, torso_ratio: float = 0.0,
+               min_score: float = MIN_SCORE) -> BodyFrame | None:
+    """The frame the detector places zones in (its scale floored by the torso, with the kit's torso_ratio, so
+    that the drawn zones do not shrink when the player turns), for this one picture."""
+    frame = None if keypoints is None else shoulder_frame(keypoints, torso_ratio, min_score)
+    if frame is None or frame[2] < 1.0:
         return None
-    left, right = keypoints[KP["left_shoulder"]], keypoints[KP["right_shoulder"]]
-    if left[2] < min_score or right[2] < min_score:
-        return None
-    unit = float(np.hypot(*(left[:2] - right[:2])))
-    if unit < 1.0:
-        return None
-    return BodyFrame(origin=(left[:2] + right[:2]) / 2.0, unit=unit)
+    mx, my, unit = frame
+    return BodyFrame(origin=np.array([mx, my]), unit=float(unit))
 
 
 def zone_radii(zones) -> dict[str, float]:
@@ -96,6 +96,7 @@ class VideoView(QWidget):
         self._target = (0, 0, 1, 1)
         self._labels: list[Label] = []
         self._zones: list = []
+        self._torso_ratio = 0.0
         self._radii: dict[str, float] = {}
         self._flash_until: dict[str, int] = {}
         self.flash_counts: dict[str, int] = {}       # flashes per zone since the window opened
@@ -108,8 +109,10 @@ class VideoView(QWidget):
         self._message_font.setPointSize(12)
 
     # --- what the window feeds it -------------------------------------------------------------
-    def set_zones(self, zones: list) -> None:
+    def set_zones(self, zones: list, torso_ratio: float = 0.0) -> None:
+        """The zones to draw, and the kit's torso_ratio for the body frame they are placed in."""
         self._zones = list(zones)
+        self._torso_ratio = torso_ratio
         self._radii = zone_radii(self._zones)
         self._compose()
 
@@ -169,7 +172,7 @@ class VideoView(QWidget):
         labels: list[Label] = []
         lit = self._drawn_lit = self.lit_zones()
         kp = self._keypoints
-        frame = body_frame(kp)
+        frame = body_frame(kp, self._torso_ratio)
         line = max(2, int(round(2.5 * scale)))
         aa = cv2.LINE_AA
         foot_zones = []

@@ -156,7 +156,8 @@ class MainWindow(QMainWindow):
         # Only now that the engine's process was started: a child inherits the affinity of the thread
         # that starts it (the engine pins its own threads).
         self._gui_affinity = keep_off_core(engine.config.inference_core)
-        self.video.set_zones(engine.detector.kit.zones)   # the kit as the engine plays it (calibrated)
+        kit = engine.detector.kit   # the kit as the engine plays it (calibrated)
+        self.video.set_zones(kit.zones, kit.thresholds.torso_ratio)
         self.video.set_message("")
         self.controls.set_running(True)
         self.timer.start()
