@@ -158,7 +158,9 @@ class EngineProcess:
         data_out.close()
         if not self._commands.poll(START_TIMEOUT_S):
             self.stop()
-            raise LaleluError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
+            slow = (" (a first TensorRT engine build can take minutes: run `lalelu models build` once, then "
+                    "start again)" if self.config.backend == "tensorrt" else "")
+            raise LaleluError(f"the engine did not start within {START_TIMEOUT_S:.0f} s{slow}")
         try:
             reply = self._commands.recv()
         except EOFError:
