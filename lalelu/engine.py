@@ -160,8 +160,10 @@ class Engine:
         return float(getattr(self.source, "fps", 0) or self.config.fps)
 
     def _warm_up(self) -> None:
-        # The first calls of an interpreter allocate and tune; keep them out of the played frames.
-        w, h = self.config.size
+        # The first calls of an interpreter allocate and tune; keep them out of the played frames. The frames'
+        # own size (a video's, what a camera granted), so that their resize path is warm too.
+        source_size = tuple(getattr(self.source, "size", ()) or ())
+        w, h = source_size if len(source_size) == 2 and all(source_size) else self.config.size
         blank = np.zeros((h, w, 3), np.uint8)
         for _ in range(3):
             self.estimator(blank)
