@@ -230,9 +230,15 @@ class Engine:
             self._capture_thread.join(timeout=2.0)
         if self._inference_thread is not None:
             self._inference_thread.join(timeout=2.0)
-        self._flush_pending_drops()
+        stuck = [t.name for t in (self._capture_thread, self._inference_thread) if t is not None and t.is_alive()]
+        if stuck:   # e.g. a camera hanging in its driver: closing what it still uses could crash the process
+            self._post(f"warning: {', '.join(stuck)} did not stop within 2 s; the source, model and MIDI port "
+                       "are left to close when the program ends")
+        else:
+            self._flush_pending_drops()
         self.stop_recording()
-        self._close_owned()
+        if not stuck:
+            self._close_owned()
         if self._old_switch_interval is not None:
             sys.setswitchinterval(self._old_switch_interval)
             self._old_switch_interval = None

@@ -134,6 +134,45 @@ def test_a_saturated_inference_thread_leaves_real_time_and_comes_back(monkeypatc
     assert any("leaves real-time priority" in m for m in engine.messages())
 
 
+def test_a_source_hanging_in_read_is_not_closed_under_its_thread(estimator) -> None:
+    """A camera that hangs in its driver: stop() gives up waiting after 2 s, says so, and does not close
+    the source while the capture thread is still inside read()."""
+    from lalelu.sources.base import Frame, Source
+
+    class HangingSource(Source):
+        fps = 50.0
+        size = (320, 240)
+
+        def __init__(self) -> None:
+            self.reads, self.closed_while_reading, self.reading = 0, False, False
+            self.release = threading.Event()
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 3:
+                self.reading = True
+                self.release.wait(10.0)     # hangs in the driver
+                self.reading = False
+                return None
+            time.sleep(0.02)
+            return Frame(self.reads - 1, time.monotonic_ns(), np.zeros((240, 320, 3), np.uint8))
+
+        def close(self) -> None:
+            self.closed_while_reading = self.reading
+
+    source = HangingSource()
+    engine = Engine(EngineConfig(midi_port=None, capture_core=None, inference_core=None, rt_priority=None),
+                    source=source, estimator=estimator)
+    engine._owned.append(source)    # as if the engine had opened it
+    engine.start()
+    while not source.reading:
+        time.sleep(0.01)
+    engine.stop()
+    assert any("lalelu-capture did not stop within 2 s" in m for m in engine.messages())
+    assert not source.closed_while_reading
+    source.release.set()
+
+
 def test_source_end_stops_the_engine_after_its_last_frame(estimator) -> None:
     config = EngineConfig(source="synthetic:seconds=1", fps=FPS, midi_port=None, loop=False)  # one bar
     engine = Engine(config, estimator=estimator)
