@@ -155,6 +155,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
     interactive = not args.yes and sys.stdin.isatty()
     say = print
     say(f"Calibrating player {args.player!r} with kit {kit.name!r} from {getattr(source, 'description', args.source)}.")
+    if getattr(source, "warning", ""):   # e.g. a camera granting fewer fps than asked
+        say(f"warning: {source.warning}")
     try:
         frames = _frames(source, estimator)
         say(f"1. Stand facing the camera in a neutral pose, arms relaxed, for {args.neutral_seconds:g} s.")

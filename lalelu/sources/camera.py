@@ -12,7 +12,6 @@ when the camera is back.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 
@@ -21,7 +20,6 @@ import cv2
 from lalelu.errors import LaleluError
 from lalelu.sources.base import Frame, Source, SourceInterrupted
 
-log = logging.getLogger("lalelu.sources")
 RETRY_S = 0.5   # how often a lost camera is looked for
 DECODE_TRIES = 5   # torn frames in a row before the camera is given up
 
@@ -40,7 +38,6 @@ class CameraSource(Source):
         if self.fps < fps - 0.5:
             self.warning = (f"camera {index} grants {self.fps:g} fps, below the {fps:g} asked: fewer frames means "
                             "later hits; try a smaller size or more light")
-            log.warning(self.warning)
         self._index = 0
 
     def _device(self) -> str:
