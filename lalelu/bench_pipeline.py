@@ -77,7 +77,7 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
     (its true keypoints) and the `kit` the engine played, also what the same frames give with a perfect pose
     model, and how far the pose model was off at each missed hit."""
     period_ns = int(1e9 / fps)
-    played = sorted((r for r in records if not r.dropped and r.t_sent), key=lambda r: r.index)
+    played = sorted((r for r in records if r.played), key=lambda r: r.index)
     stages = stage_ns(played)
     e2e = summarize_ns(stages["e2e"])
     overhead = summarize_ns(stages["overhead"])

@@ -24,7 +24,7 @@ STAGES: tuple[tuple[str, str], ...] = (
 
 def stage_ns(records: Iterable[TraceRecord]) -> dict[str, np.ndarray]:
     """Per-stage durations in ns of the records that reached the MIDI step."""
-    played = [r for r in records if not r.dropped and r.t_sent]
+    played = [r for r in records if r.played]
     cap = np.array([r.t_capture for r in played], np.int64)
     i0 = np.array([r.t_infer_start for r in played], np.int64)
     i1 = np.array([r.t_infer_end for r in played], np.int64)
@@ -103,7 +103,7 @@ def plot_trace(records: list[TraceRecord], out_path: str | os.PathLike, title: s
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    played = sorted((r for r in records if not r.dropped and r.t_sent), key=lambda r: r.index)
+    played = sorted((r for r in records if r.played), key=lambda r: r.index)
     dropped = [r for r in records if r.dropped]
     t_first = min((r.t_capture for r in records), default=0)
     t = np.array([(r.t_capture - t_first) / 1e9 for r in played])

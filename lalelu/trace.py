@@ -37,9 +37,14 @@ class TraceRecord:
     hits: list = field(default_factory=list)
 
     @property
+    def played(self) -> bool:
+        """The frame went all the way through: not dropped, and it reached the MIDI step."""
+        return bool(self.t_sent) and not self.dropped
+
+    @property
     def e2e_ns(self) -> int | None:
-        """Frame ready -> MIDI step done, or None for a frame that never reached the MIDI step (dropped)."""
-        return self.t_sent - self.t_capture if self.t_sent and not self.dropped else None
+        """Frame ready -> MIDI step done, or None for a frame that was not played."""
+        return self.t_sent - self.t_capture if self.played else None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
