@@ -12,20 +12,26 @@ import contextlib
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 
-from lalelu.engine import DEFAULT_THREADS, Engine, EngineConfig
+from lalelu.core.keypoints import Keypoint
+from lalelu.core.limbs import Limb
+from lalelu.core.matching import MATCH_WINDOW_NS, Tagged, match_hits
+from lalelu.core.messages import Message
+from lalelu.engine import DEFAULT_THREADS, Engine, EngineConfig, EngineStats, ScriptClock
+from lalelu.engine.driver import EngineRun
+from lalelu.engine.view import EngineView
+from lalelu.gestures.detector import Detector
+from lalelu.gestures.kit import Kit
+from lalelu.jack import JackServer, alsa_sequencer_available, default_server
 from lalelu.report import fmt_ms, stage_ns, summarize_ns
-from lalelu.trace import TraceCursor, TraceRecord
+from lalelu.sources.synthetic import SyntheticDrummer
+from lalelu.trace import TraceRecord
 
 STAMP_TOLERANCE_NS = 1_000_000  # beyond one frame period, for the stamping of frame times
-# A sent hit within this of a scripted one, on its note, is that stroke (if late, by this much at most);
-# how late each matched hit was is reported beside it, and how many came within one frame.
-MATCH_WINDOW_NS = 50_000_000
 E2E_TARGET_NS = 12_000_000  # issue 3's end-to-end p99 target on the 2-core machine
 # At a missed hit: a keypoint farther than this from the drummer's true one (shoulder widths) is lost, and
 # the frames looked at are those of its downstroke (at most this long before the hit).
@@ -35,44 +41,37 @@ JSON_KEYS = ("frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_
              "hits_on_time", "hit_lag_ms")
 
 
-class Matching(NamedTuple):
-    matched: int
-    extra: int                      # sent hits that matched no scripted hit
-    lags: list[int]                 # sent minus scripted time of each match, in ns
-    missed: list[tuple[int, int]]   # the scripted hits nothing matched
+def scripted_hits_of(clock: ScriptClock, until_ns: int) -> list[Tagged]:
+    """Every hit the scripted drummer played until `until_ns` (its script loops), on the monotonic clock."""
+    hits = clock.script.hits_between(0.0, (until_ns - clock.t0_ns) / 1e9 + 1.0, loop=True)
+    return [Tagged(clock.t0_ns + int(round(h.t_s * 1e9)), h.limb, h.drum) for h in hits]
 
 
-def match_hits(scripted: list[tuple[int, int]], sent: list[tuple[int, int]], window_ns: int) -> Matching:
-    """Match scripted hits (time ns, note) to sent hits (frame time ns, note), each used at most once:
-    a scripted hit matches the nearest unused sent hit with the same note within `window_ns`."""
-    used = [False] * len(sent)
-    lags: list[int] = []
-    missed: list[tuple[int, int]] = []
-    for t_script, note in sorted(scripted):
-        best, best_dt = -1, window_ns + 1
-        for j, (t_sent, sent_note) in enumerate(sent):
-            if used[j] or sent_note != note:
-                continue
-            dt = abs(t_sent - t_script)
-            if dt < best_dt:
-                best, best_dt = j, dt
-        if best >= 0:
-            used[best] = True
-            lags.append(sent[best][0] - t_script)
-        else:
-            missed.append((t_script, note))
-    return Matching(len(lags), len(sent) - len(lags), lags, missed)
+def sent_hits(played: list[TraceRecord]) -> list[Tagged]:
+    """The hits the engine sent, at the capture time of the frame that sent them (when the note went out,
+    but for the frame's own latency)."""
+    return [Tagged(r.t_capture, h.limb, h.drum) for r in played for h in r.hits]
 
 
-def scripted_hits_of(source: Any, until_ns: int) -> list[tuple[int, int]]:
-    """(monotonic ns, note) of every hit the scripted drummer played until `until_ns` (its script loops)."""
-    t0 = int(source.t0_ns)
-    hits = source.script.hits_between(0.0, (until_ns - t0) / 1e9 + 1.0, loop=True)
-    return [(t0 + int(round(h.t_s * 1e9)), int(h.note)) for h in hits]
+class Played(NamedTuple):
+    matched: int              # scripted strokes played on the right drum
+    extra: int                # every other sent hit
+    lags: list[int]           # sent minus scripted time of each of those matches, ns
+    missed: list[Tagged]      # the scripted strokes not played on the right drum
 
 
-def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]], fps: float,
-                     drummer: Any = None, kit: Any = None) -> dict[str, Any]:
+def played_on_the_right_drum(true: list[Tagged], sent: list[Tagged]) -> Played:
+    """The one matching rule (lalelu.core.matching), read as the pipeline reads it: a stroke counts as played
+    when its match is on the right drum."""
+    matching = match_hits(true, sent, MATCH_WINDOW_NS)
+    right = matching.right_drum(true, sent)
+    played = {matching.pairs[k][0] for k in right}
+    return Played(len(right), len(sent) - len(right), [matching.dt_ns[k] for k in right],
+                  [h for i, h in enumerate(true) if i not in played])
+
+
+def pipeline_results(records: list[TraceRecord], scripted: list[Tagged], fps: float,
+                     drummer: SyntheticDrummer | None = None, kit: Kit | None = None) -> dict[str, Any]:
     """The benchmark's figures from the trace records and the script's hits. With the scripted `drummer`
     (its true keypoints) and the `kit` the engine played, also what the same frames give with a perfect pose
     model, and how far the pose model was off at each missed hit."""
@@ -85,15 +84,15 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
     parts = e2e_parts(played)
     own = summarize_ns(parts["own"])
     slow = parts["e2e"] > E2E_TARGET_NS
-    sent = [(r.t_capture, int(h.note)) for r in played for h in r.hits]
+    sent = sent_hits(played)
     if records:
         first = min(r.t_capture for r in records)
         last = max(r.t_capture for r in records)
         # Only hits the run could have seen: the detector may answer one frame after the stroke's bottom.
-        in_run = [(t, n) for t, n in scripted if first <= t <= last - period_ns]
+        in_run = [h for h in scripted if first <= h.t_ns <= last - period_ns]
     else:
         in_run = []
-    matched, extra, lags, missed = match_hits(in_run, sent, MATCH_WINDOW_NS)
+    matched, extra, lags, missed = played_on_the_right_drum(in_run, sent)
     lag_ms = np.array(lags, np.float64) / 1e6
     def pick(summary: dict, keys: tuple[str, ...]) -> dict[str, float | None]:
         return {k: None if summary[k] is None else round(summary[k], 3) for k in keys}
@@ -123,10 +122,10 @@ def pipeline_results(records: list[TraceRecord], scripted: list[tuple[int, int]]
                        for k, q in (("p50", 50), ("p95", 95), ("max", 100))},
     }
     if drummer is not None:
-        true = match_hits(in_run, true_pose_sent(drummer, kit, played, fps), MATCH_WINDOW_NS)
+        true = played_on_the_right_drum(in_run, true_pose_sent(drummer, kit, played, fps))
         results["true_pose"] = {"hits_matched": true.matched, "hits_extra": true.extra,
                                 "hits_on_time": on_time(true.lags)}
-        results["misses"] = [pose_at_miss(drummer, kit, played, t, note) for t, note in missed]
+        results["misses"] = [pose_at_miss(drummer, kit, played, miss) for miss in missed]
     return results
 
 
@@ -141,39 +140,34 @@ def e2e_parts(played: list[TraceRecord]) -> dict[str, np.ndarray]:
     return {"e2e": e2e, "inference": inference, "waiting": waiting, "own": e2e - inference - waiting}
 
 
-def true_pose_sent(drummer: Any, kit: Any, played: list[TraceRecord], fps: float) -> list[tuple[int, int]]:
-    """(frame time, note) of the hits a fresh detector sends when given the scripted drummer's true
-    keypoints on the frames the engine played: what the pipeline sends with a perfect pose model."""
-    from lalelu.gestures.detector import Detector
-
+def true_pose_sent(drummer: SyntheticDrummer, kit: Kit, played: list[TraceRecord], fps: float) -> list[Tagged]:
+    """The hits a fresh detector sends when given the scripted drummer's true keypoints on the frames the
+    engine played: what the pipeline sends with a perfect pose model."""
     detector = Detector(kit, fps=fps)
     sent = []
     for r in played:
         true_xy = drummer.keypoints_at(drummer.time_of(r.index))
         keypoints = np.hstack([true_xy, np.ones((len(true_xy), 1))])
-        sent.extend((r.t_capture, int(h.note)) for h in detector.update(r.t_capture, keypoints))
+        sent.extend(Tagged(r.t_capture, h.limb, h.drum) for h in detector.update(r.t_capture, keypoints))
     return sent
 
 
-def pose_at_miss(drummer: Any, kit: Any, played: list[TraceRecord], t_hit: int, note: int) -> dict[str, Any]:
+def pose_at_miss(drummer: SyntheticDrummer, kit: Kit, played: list[TraceRecord], miss: Tagged) -> dict[str, Any]:
     """A missed scripted hit, and how the pose model saw the limb that played it in the frames of its
     downstroke: the frames where the keypoint was unseen or more than POSE_OFF_BY shoulder widths from
     the truth, and the largest such distance."""
-    from lalelu.gestures.detector import LIMB_KEYPOINTS
-    from lalelu.pose.keypoints import KP
-
+    t_hit = miss.t_ns
     t_s = (t_hit - drummer.t0_ns) / 1e9
-    hit = next(h for h in drummer.script.hits_between(t_s - 1e-3, t_s + 1e-3, loop=True) if h.note == note)
-    k = LIMB_KEYPOINTS[hit.limb]
+    k = Limb(miss.limb).keypoint
     frames = [r for r in played if t_hit - MISS_LOOKBACK_NS <= r.t_capture <= t_hit and r.keypoints is not None]
     off = []
     for r in frames:
         truth = drummer.keypoints_at(drummer.time_of(r.index))
-        shoulders = float(np.linalg.norm(truth[KP["left_shoulder"]] - truth[KP["right_shoulder"]]))
+        shoulders = float(np.linalg.norm(truth[Keypoint.LEFT_SHOULDER] - truth[Keypoint.RIGHT_SHOULDER]))
         seen = r.keypoints[k, 2] >= kit.thresholds.min_score
         off.append(float(np.linalg.norm(r.keypoints[k, :2] - truth[k])) / shoulders if seen else np.inf)
     lost = [d for d in off if d > POSE_OFF_BY]
-    return {"t_s": round(t_s, 3), "drum": hit.drum, "limb": hit.limb, "frames": len(frames),
+    return {"t_s": round(t_s, 3), "drum": miss.drum, "limb": str(miss.limb), "frames": len(frames),
             "lost": len(lost), "unseen": sum(1 for d in lost if d == np.inf),
             "worst_off": max((d for d in lost if d != np.inf), default=None)}
 
@@ -186,8 +180,6 @@ def bench_midi_port(midi: bool, notes: list[str]) -> Iterator[str | None]:
     if not midi:
         yield None
         return
-    from lalelu.jack import JackServer, alsa_sequencer_available, default_server
-
     if alsa_sequencer_available():
         yield "lalelu bench"
         return
@@ -219,36 +211,32 @@ def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightn
     notes = notes if notes is not None else []
     with bench_midi_port(midi, notes) as midi_port:
         engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores))
-        records: list[TraceRecord] = []
+        run = EngineRun(engine, seconds, keep_records=True)
         try:
-            engine.start()
-            cursor = TraceCursor(engine.ring)
-            end = time.monotonic() + seconds
-            while time.monotonic() < end and engine.running:
-                time.sleep(0.2)
-                records.extend(cursor.read())
-            engine.stop()
-            records.extend(cursor.read())
-            scripted = scripted_hits_of(engine.source, max((r.t_capture for r in records), default=0))
-            stats = engine.stats()
+            run.start()
+            said = []
+            while run.reason is None:
+                said += run.step(timeout_s=0.2)
+            said += run.stop()
         finally:
             engine.stop()
-    return played_results(engine, cursor, records, scripted, stats, fps, threads, midi_port is not None, notes)
+    drummer = engine.source if isinstance(engine.source, SyntheticDrummer) else None
+    return played_results(engine, run, said, fps, threads, midi_port is not None, notes, drummer)
 
 
-def played_results(engine, cursor: TraceCursor, records: list[TraceRecord], scripted, stats: dict[str, Any],
-                   fps: float, threads: int, midi: bool, notes: list[str]) -> dict[str, Any]:
-    """pipeline_results, and how it was played (cores, real time, threads, MIDI); the engine's messages and
-    any trace records the benchmark lost go to notes."""
-    notes.extend(engine.messages())
-    if cursor.lost:
-        notes.append(f"the benchmark lost {cursor.lost} trace records")
-    # The drummer's true keypoints, where the engine ran here (the window's engine process keeps its own).
-    if hasattr(engine.source, "keypoints_at"):
-        results = pipeline_results(records, scripted, fps, engine.source, engine.detector.kit)
-    else:
-        results = pipeline_results(records, scripted, fps)
-    results.update(cores=stats["cores"], realtime=stats["realtime"], threads=threads, midi=midi)
+def played_results(engine: EngineView, run: EngineRun, said: list[Message], fps: float, threads: int, midi: bool,
+                   notes: list[str], drummer: SyntheticDrummer | None = None) -> dict[str, Any]:
+    """pipeline_results of a finished run, and how it was played (cores, real time, threads, MIDI); what the
+    engine said and any trace records the benchmark lost go to notes. With the scripted `drummer` at hand
+    (the engine ran in this process), also the diagnoses with its true keypoints."""
+    records = run.records
+    stats: EngineStats = engine.stats()
+    scripted = scripted_hits_of(engine.script_clock(), max((r.t_capture for r in records), default=0))
+    notes.extend(str(m) for m in said)
+    if run.lost:
+        notes.append(f"the benchmark lost {run.lost} trace records")
+    results = pipeline_results(records, scripted, fps, drummer, engine.kit)
+    results.update(cores=stats.cores, realtime=stats.realtime, threads=threads, midi=midi)
     return results
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import heapq
-import os
 import queue
 import re
 import threading
@@ -28,14 +27,17 @@ from typing import Callable, NamedTuple
 
 import rtmidi
 
+from lalelu import config
+from lalelu.core.hits import Hit
+from lalelu.core.messages import Message, info
 from lalelu.jack import INSTALL_HINT, alsa_sequencer_available, default_server_name, jack_running, server_identity
 
-DEFAULT_PORT = "lalelu drums"
+DEFAULT_PORT = str(config.DEFAULTS["midi_port"])
 DEFAULT_CHANNEL = 9  # General MIDI drums: channel 10, 0-based
 DEFAULT_GATE_MS = 50.0
 CLIENT_NAME = "lalelu"
 BACKENDS = ("alsa", "jack")
-BACKEND_ENV = "LALELU_MIDI_BACKEND"  # overrides backend="auto", like MIDO_BACKEND does for mido
+BACKEND_ENV = "LALELU_MIDI_BACKEND"  # overrides backend="auto", like MIDO_BACKEND does for mido (lalelu.config)
 RETRY_S = 0.5  # how often a missing port is retried
 WATCH_S = 0.1  # how often a working port is checked (a dead JACK server swallows notes until then)
 
@@ -67,7 +69,7 @@ def resolve_backends(backend: str = "auto") -> tuple[str, ...]:
     """The backends to try, in order: "auto" means $LALELU_MIDI_BACKEND if set, else ALSA then JACK."""
     choice = backend
     if choice == "auto":
-        choice = os.environ.get(BACKEND_ENV, "auto") or "auto"
+        choice = config.env(BACKEND_ENV) or "auto"
     if choice == "auto":
         return BACKENDS
     if choice not in BACKENDS:
@@ -211,7 +213,7 @@ class _Connection:
 
 
 class MidiOut:
-    """A MIDI output for drum hits that survives its port, or the JACK server, coming and going.
+    """The first NoteSink: a MIDI output for drum hits that survives its port, or the JACK server, coming and going.
 
     port: name of the virtual port to create (virtual=True) or of an existing port to send to.
     backend: "auto" (ALSA, else JACK), "alsa" or "jack". gate_ms: time from note-on to note-off.
@@ -263,7 +265,13 @@ class MidiOut:
         self._off_thread.start()
         self._supervisor.start()
 
+    name = "MIDI"
+
     # -- the hot path ---------------------------------------------------------------------------------
+
+    def play(self, hit: Hit) -> int:
+        """NoteSink: the hit as a note-on on its channel (see note_on)."""
+        return self.note_on(hit.note, hit.velocity, channel=hit.channel)
 
     def note_on(self, note: int, velocity: int, channel: int = DEFAULT_CHANNEL) -> int:
         """Send a note-on now and schedule its note-off. Returns time.monotonic_ns() after the send, or 0
@@ -315,6 +323,10 @@ class MidiOut:
                 events.append(self.events.get_nowait())
             except queue.Empty:
                 return events
+
+    def messages(self) -> list[Message]:
+        """NoteSink: the state changes since the last call, as messages for the player."""
+        return [info(f"MIDI: {event.message}") for event in self.poll_events()]
 
     def wait_connected(self, timeout_s: float) -> bool:
         """Wait (not on the hot path!) until the port works again; True when it does."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any, Iterable
 
@@ -70,8 +71,15 @@ def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
     }
 
 
-def fmt_ms(v: float | int | None) -> str:
-    return "-" if v is None else f"{v:.2f}"
+def fmt_ms(v: float | int | None, digits: int = 2) -> str:
+    """Milliseconds for a table or a status line; "-" where there is no figure (None, NaN)."""
+    return "-" if v is None or v != v else f"{v:.{digits}f}"
+
+
+def p95_abs(errors_ms: list[float]) -> float:
+    """95th percentile of the errors' sizes (nearest rank: one of the errors, not an interpolation)."""
+    errs = sorted(abs(e) for e in errors_ms)
+    return errs[min(len(errs) - 1, int(math.ceil(0.95 * len(errs))) - 1)] if errs else 0.0
 
 
 def format_report(stats: dict[str, Any], header: dict[str, Any] | None = None) -> str:

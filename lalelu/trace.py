@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from lalelu.core.hits import Hit
 from lalelu.errors import LaleluError
 
 TRACE_FORMAT = 1
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class TraceRecord:
     index: int
     t_capture: int
@@ -78,11 +79,16 @@ class TraceRecord:
         )
 
 
-def _hit_from_json(obj: dict[str, Any]) -> Any:
-    from lalelu.gestures.detector import Hit  # imported late: reading a trace needs no detector otherwise
+_HIT_FIELDS = {f.name for f in dataclasses.fields(Hit)}
 
-    known = {f.name for f in dataclasses.fields(Hit)}
-    return Hit(**{k: v for k, v in obj.items() if k in known})
+
+def _hit_from_json(obj: dict[str, Any]) -> Hit:
+    return Hit(**{k: v for k, v in obj.items() if k in _HIT_FIELDS})
+
+
+def trace_header(**fields: Any) -> dict[str, Any]:
+    """A trace file's first line: the format, then what was played (source, model, backend, kit, fps...)."""
+    return {"lalelu_trace": TRACE_FORMAT, **fields}
 
 
 class TraceRing:
@@ -165,7 +171,7 @@ class TraceRecorder:
         self._fsync_s = fsync_s
         try:
             self._file = open(self.path, "w", encoding="utf-8")
-            self._file.write(json.dumps({"lalelu_trace": TRACE_FORMAT, **header}) + "\n")
+            self._file.write(json.dumps(trace_header(**header)) + "\n")
             self._file.flush()
         except OSError as exc:
             raise OSError(f"cannot write the trace file {self.path}: {exc.strerror}; "

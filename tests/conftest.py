@@ -1,4 +1,5 @@
-"""Shared fixtures: a real JACK server (dummy driver, no sound card needed) for the tests that send MIDI."""
+"""Shared fixtures: the user's own settings kept out of the suite, and a real JACK server (dummy driver, no sound
+card needed) for the tests that send MIDI."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ from collections.abc import Iterator
 import pytest
 
 from lalelu.jack import JackServer, default_server, jackd_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_user_settings(tmp_path_factory) -> Iterator[None]:
+    """The suite plays the defaults, not what this machine's user last chose in the window ($LALELU_SETTINGS
+    points at a file of the suite's own; child processes inherit it). A test that needs settings writes them
+    there, or points the variable elsewhere itself."""
+    previous = os.environ.get("LALELU_SETTINGS")
+    os.environ["LALELU_SETTINGS"] = str(tmp_path_factory.mktemp("settings") / "lalelu.ini")
+    yield
+    if previous is None:
+        os.environ.pop("LALELU_SETTINGS", None)
+    else:
+        os.environ["LALELU_SETTINGS"] = previous
 
 
 @pytest.fixture(scope="session")

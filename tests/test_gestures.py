@@ -10,7 +10,7 @@ from lalelu.gestures.bench import run_bench, run_scenario, score, summary
 from lalelu.gestures.detector import Detector
 from lalelu.gestures.kit import load_kit, parse_kit
 from lalelu.gestures.scenarios import Motion, Stroke, build, conditions
-from lalelu.pose.keypoints import KP
+from lalelu.core.keypoints import Keypoint
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_a_stroke_whose_fast_part_the_camera_lost(kit):
     sc = build("gap", kit, [Stroke(1.0, "right_hand", "snare", 100)], 2.0)
     i0 = _frame_at(sc, 0.94)
     for kp in sc.keypoints[i0:i0 + 5]:          # 50 ms of the 100 ms descent, up to 10 ms before the bottom
-        kp[KP["right_wrist"], 2] = 0.05
+        kp[Keypoint.RIGHT_WRIST, 2] = 0.05
     hits, emitted = run_scenario(sc, kit)
     assert [h.drum for h in hits] == ["snare"]
     assert emitted[0] - sc.hits[0].t_ns <= 30e6
@@ -149,7 +149,7 @@ def test_a_stroke_hidden_by_a_flicker_then_a_dropout(kit):
     """The wrist jumps elsewhere for two frames, then is missing for four: nearly the whole descent is hidden
     and the wrist is seen again near the bottom. Still one hit, on the right drum, at most two frames late."""
     sc = build("hidden", kit, [Stroke(1.0, "left_hand", "hihat_closed", 100)], 2.0)
-    i0, wrist, scale = _frame_at(sc, 0.91), KP["left_wrist"], Motion().scale0
+    i0, wrist, scale = _frame_at(sc, 0.91), Keypoint.LEFT_WRIST, Motion().scale0
     for k, kp in enumerate(sc.keypoints[i0:i0 + 6]):
         if k < 2:   # a flicker: another body part, with a middling score
             kp[wrist, :2] += (-0.6 * scale, 1.0 * scale)
@@ -165,7 +165,7 @@ def test_a_flicker_after_a_dropout_is_no_hit(kit):
     """Standing still, an ankle is lost for four frames and then flickers 0.5 shoulder widths down for three:
     no kick (a reappearing limb only joins its history once four frames agree)."""
     sc = build("still", kit, [], 2.0, noise="low", silent=[(0.0, 2.0)])
-    i0, ankle, scale = _frame_at(sc, 1.0), KP["right_ankle"], Motion().scale0
+    i0, ankle, scale = _frame_at(sc, 1.0), Keypoint.RIGHT_ANKLE, Motion().scale0
     for kp in sc.keypoints[i0:i0 + 4]:
         kp[ankle, 2] = 0.05
     for kp in sc.keypoints[i0 + 4:i0 + 7]:
@@ -245,7 +245,7 @@ def test_bench_targets(kit):
 def test_timing_floor(kit):
     """The oracle recovers an exact stroke's bottom; under realistic noise even it misses by more than a
     frame at p95 (the reason the detector's timing target is met without noise but not at that level)."""
-    from lalelu.gestures.bench import p95_abs
+    from lalelu.report import p95_abs
     from lalelu.gestures.floor import fit_bottom, timing_floor
 
     ts = np.arange(0.0, 0.2, 0.01)

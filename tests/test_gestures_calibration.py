@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import replace
 
 import pytest
 
 from lalelu.errors import LaleluError
-from lalelu.gestures import commands
+from lalelu.cli import build_parser
 from lalelu.gestures.calibration import (Calibration, calibrate, calibration_path, load_calibration,
                                          save_calibration)
 from lalelu.gestures.detector import Detector
@@ -181,12 +180,7 @@ def test_replay_refuses_a_file_that_is_no_trace(tmp_path, kit):
 # --- the commands ---------------------------------------------------------------------------------------
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="lalelu")
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands.register(sub)
-    bench = sub.add_parser("bench").add_subparsers(dest="bench_command", required=True)
-    commands.add_bench_gestures_args(bench.add_parser("gestures"))
-    return parser
+    return build_parser()
 
 
 def test_replay_command(trace, tmp_path, capsys, cal_dir):
@@ -221,7 +215,7 @@ def test_replay_with_a_player_and_overrides(trace, kit, capsys, cal_dir):
 
 
 def test_bench_gestures_floor_at_the_asked_frame_rate(kit, capsys):
-    from lalelu.gestures.bench import p95_abs
+    from lalelu.report import p95_abs
     from lalelu.gestures.floor import timing_floor
 
     args = _parser().parse_args(["bench", "gestures", "--noise", "none", "--seconds", "4", "--fps", "40", "--floor"])

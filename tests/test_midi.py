@@ -7,7 +7,6 @@ server died; so a test closes its receivers before it kills a server.
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 
@@ -24,7 +23,7 @@ from lalelu.midi import (
     list_ports,
     resolve_backends,
 )
-from lalelu.midi_commands import register
+from lalelu.cli import build_parser
 
 
 class Receiver:
@@ -160,9 +159,7 @@ def test_list_ports_shows_the_virtual_port_and_says_why_a_backend_is_missing(dru
 
 def test_lalelu_ports_command_lists_jack_ports(drums, capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = drums
-    parser = argparse.ArgumentParser(prog="lalelu")
-    register(parser.add_subparsers())
-    args = parser.parse_args(["ports"])
+    args = build_parser().parse_args(["ports"])
     assert args.func(args) == 0
     printed = capsys.readouterr().out
     assert f"{out.client_name}:lalelu drums" in printed and "jack (server" in printed

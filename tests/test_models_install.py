@@ -10,7 +10,7 @@ import pytest
 
 from lalelu.errors import LaleluError
 from lalelu.pose import install
-from lalelu.pose.keypoints import KEYPOINT_NAMES
+from lalelu.core.keypoints import KEYPOINT_NAMES
 from lalelu.pose.models import MODEL_SPECS, models_dir, sha256_of
 
 

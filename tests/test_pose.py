@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +11,17 @@ import cv2
 import numpy as np
 import pytest
 
+from lalelu import config
 from lalelu.errors import LaleluError
 from lalelu.pose import load_estimator
-from lalelu.pose.keypoints import KP
+from lalelu.core.keypoints import Keypoint
 
 REFERENCE_NAME = "lite-model_movenet_singlepose_lightning_tflite_int8_4.tflite"
 # Google's int8 Lightning is an oracle the workplace provides beside the checkout (../shared/reference);
-# it is never copied into the project. $LALELU_REFERENCE_DIR points elsewhere for a checkout that lives
-# apart from it, and /work/shared is the workplace's own place for it.
-REFERENCE_DIRS = [Path(d) for d in (os.environ.get("LALELU_REFERENCE_DIR"),) if d] + [
-    Path(__file__).resolve().parents[2] / "shared" / "reference", Path("/work/shared/reference")]
-REFERENCE = next((d / REFERENCE_NAME for d in REFERENCE_DIRS if (d / REFERENCE_NAME).exists()),
-                 REFERENCE_DIRS[0] / REFERENCE_NAME)
+# it is never copied into the project. lalelu.config.shared_dir() finds that folder ($LALELU_SHARED for a
+# checkout that lives apart from it).
+SHARED = config.shared_dir()
+REFERENCE = (SHARED or Path("../shared")) / "reference" / REFERENCE_NAME
 BACKENDS = ("litert", "tensorflow", "onnxruntime")
 
 
@@ -58,11 +56,11 @@ def estimators():
 
 def assert_plausible(kp: np.ndarray, min_visible: int = 7, min_torso: float = 0.3) -> None:
     """Nose above shoulders above hips (image y grows downwards); the visible joints are confident."""
-    nose_y = kp[KP["nose"], 1]
-    shoulders_y = kp[[KP["left_shoulder"], KP["right_shoulder"]], 1].mean()
-    hips_y = kp[[KP["left_hip"], KP["right_hip"]], 1].mean()
+    nose_y = kp[Keypoint.NOSE, 1]
+    shoulders_y = kp[[Keypoint.LEFT_SHOULDER, Keypoint.RIGHT_SHOULDER], 1].mean()
+    hips_y = kp[[Keypoint.LEFT_HIP, Keypoint.RIGHT_HIP], 1].mean()
     assert nose_y < shoulders_y < hips_y
-    torso = kp[[KP["left_shoulder"], KP["right_shoulder"], KP["left_hip"], KP["right_hip"]], 2]
+    torso = kp[[Keypoint.LEFT_SHOULDER, Keypoint.RIGHT_SHOULDER, Keypoint.LEFT_HIP, Keypoint.RIGHT_HIP], 2]
     assert torso.mean() > min_torso, f"torso scores {np.round(torso, 2)}"
     assert (kp[:, 2] > 0.3).sum() >= min_visible, f"scores {np.round(kp[:, 2], 2)}"
 
@@ -73,10 +71,10 @@ def test_astronaut_keypoints_are_plausible(estimators):
     kp = person.keypoints
     assert_plausible(kp)
     for name in ("nose", "left_eye", "right_eye", "left_shoulder", "right_shoulder"):
-        assert kp[KP[name], 2] > 0.5, f"{name} scored {kp[KP[name], 2]:.2f}"
-    assert 0 <= kp[KP["nose"], 0] < 512 and 0 <= kp[KP["nose"], 1] < 512
+        assert kp[Keypoint[name.upper()], 2] > 0.5, f"{name} scored {kp[Keypoint[name.upper()], 2]:.2f}"
+    assert 0 <= kp[Keypoint.NOSE, 0] < 512 and 0 <= kp[Keypoint.NOSE, 1] < 512
     for name in ("left_ankle", "right_ankle"):
-        assert kp[KP[name], 2] < 0.3, f"{name} is out of frame but scored {kp[KP[name], 2]:.2f}"
+        assert kp[Keypoint[name.upper()], 2] < 0.3, f"{name} is out of frame but scored {kp[Keypoint[name.upper()], 2]:.2f}"
 
 
 def test_letterbox_maps_back_to_source_pixels(estimators):
@@ -109,8 +107,8 @@ def test_demo_video_keypoints_are_plausible(estimators, demo_frames):
 
 
 def test_own_lightning_agrees_with_googles_int8(estimators, demo_frames):
-    assert REFERENCE.exists(), (f"Google's int8 Lightning is missing from {[str(d) for d in REFERENCE_DIRS]}: "
-                                "set LALELU_REFERENCE_DIR to the folder that holds it")
+    assert REFERENCE.exists(), (f"Google's int8 Lightning is missing: {REFERENCE}; "
+                                "set LALELU_SHARED to the shared folder that holds reference/")
     reference = load_estimator(str(REFERENCE), "litert", threads=2)
     frames = demo_frames + [cv2.resize(astronaut(), (640, 640))]
     distances = []
@@ -156,7 +154,7 @@ def test_mannequin_is_detected(estimators):
     assert (kp[:, 2] > 0.3).sum() >= 12, f"scores {np.round(kp[:, 2], 2)}"
     truth = mannequin.keypoints(pose)
     for name in ("left_wrist", "right_wrist", "left_shoulder", "right_shoulder"):
-        err = np.hypot(*(kp[KP[name], :2] - truth[KP[name], :2]))
+        err = np.hypot(*(kp[Keypoint[name.upper()], :2] - truth[Keypoint[name.upper()], :2]))
         assert err < 25, f"{name} is {err:.1f} px from where it was drawn"
 
 

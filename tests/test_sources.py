@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
 import pytest
 
-from lalelu.errors import LaleluError
+from lalelu.cli import build_parser
+from lalelu.core.keypoints import Keypoint
+from lalelu.core.limbs import Limb
+from lalelu.errors import LaleluError, SourceInterrupted
 from lalelu.gestures.kit import load_kit
-from lalelu.pose.keypoints import KP
-from lalelu.sources import choose_default_source, open_source
-from lalelu.sources.script import LIMBS, MIN_LIMB_GAP_S, DrumScript
+from lalelu.sources import choose_source, open_source
+from lalelu.sources.script import MIN_LIMB_GAP_S, DrumScript
 from lalelu.sources.synthetic import SyntheticDrummer
 
 
@@ -28,7 +29,7 @@ def drummer(kit):
 
 def body_units(src: SyntheticDrummer, keypoints: np.ndarray, index: int) -> np.ndarray:
     """A keypoint in body units (origin = shoulder midpoint, unit = shoulder width)."""
-    ls, rs = keypoints[KP["left_shoulder"], :2], keypoints[KP["right_shoulder"], :2]
+    ls, rs = keypoints[Keypoint.LEFT_SHOULDER, :2], keypoints[Keypoint.RIGHT_SHOULDER, :2]
     return (keypoints[index, :2] - (ls + rs) / 2) / np.hypot(*(ls - rs))
 
 
@@ -58,7 +59,7 @@ def test_file_source_decodes_real_frames_in_real_time(demo_video):
 
 
 def test_file_source_loops_and_ends(tmp_path, kit):
-    from lalelu.sources.commands import render_video
+    from lalelu.sources.synthetic import render_video
     path = tmp_path / "drummer.mp4"
     assert render_video(DrumScript(kit=kit), str(path), 0.3, fps=100, size=(160, 120)) == 30
     once = open_source(f"file:{path}", realtime=False)
@@ -92,7 +93,6 @@ def test_missing_camera_says_what_to_do():
 def test_a_camera_that_goes_away_is_looked_for_again_and_plays_on(tmp_path):
     import time
 
-    from lalelu.sources.base import SourceInterrupted
     from lalelu.sources.camera import RETRY_S
     from tests.file_camera import FileCamera, write_mjpg_video
 
@@ -119,7 +119,6 @@ def test_a_camera_that_opens_but_sends_nothing_is_retried_at_a_gentle_pace(tmp_p
 
     import cv2
 
-    from lalelu.sources.base import SourceInterrupted
     from lalelu.sources.camera import RETRY_S
     from tests.file_camera import FileCamera, write_mjpg_video
 
@@ -147,7 +146,7 @@ def test_a_camera_that_opens_but_sends_nothing_is_retried_at_a_gentle_pace(tmp_p
 
 def test_default_source_falls_back_to_the_scripted_drummer(monkeypatch):
     monkeypatch.delenv("LALELU_SOURCE", raising=False)
-    name, message = choose_default_source()
+    name, message = choose_source()
     if os.path.exists("/dev/video0"):
         assert name in ("camera:0", "synthetic")
     else:
@@ -172,11 +171,11 @@ def test_script_is_consistent(kit):
     assert script.end_s == pytest.approx(script.lead_in + script.duration)
     zone_names = {z.name: z for z in kit.zones}
     for h in hits:
-        assert h.limb in LIMBS and 1 <= h.velocity <= 127
+        assert h.limb in tuple(Limb) and 1 <= h.velocity <= 127
         zone = zone_names[h.drum]
         assert zone.note == h.note
-        assert (zone.limb == "hand") == h.limb.endswith("hand")
-    for limb in LIMBS:
+        assert (zone.kind == "hand") == h.limb.endswith("hand")
+    for limb in Limb:
         times = [h.t_s for h in hits if h.limb == limb]
         if len(times) > 1:
             gaps = np.diff(times + [times[0] + script.duration])   # across the loop's seam too
@@ -207,7 +206,7 @@ def test_strokes_end_at_the_zone_centres(drummer, kit):
     for h in drummer.script.hits[:30]:
         kp = drummer.keypoints_at(h.t_s)
         if h.limb.endswith("hand"):
-            wrist = KP["left_wrist" if h.limb == "left_hand" else "right_wrist"]
+            wrist = Limb(h.limb).keypoint
             at_hit = body_units(drummer, kp, wrist)
             assert at_hit == pytest.approx(kit.zone(h.drum).center, abs=0.01), h
             before = body_units(drummer, drummer.keypoints_at(h.t_s - 0.05), wrist)
@@ -217,7 +216,7 @@ def test_strokes_end_at_the_zone_centres(drummer, kit):
             speed_last_50ms = (at_hit[1] - before[1]) / 0.05
             assert speed_last_5ms < 0.5 * speed_last_50ms, "and decelerates to rest at the bottom"
         else:
-            ankle = KP["right_ankle" if h.limb == "right_foot" else "left_ankle"]
+            ankle = Limb(h.limb).keypoint
             rest = drummer.mannequin.keypoints(drummer.pose_at(h.t_s))[ankle]
             lifted = drummer.keypoints_at(h.t_s - 0.04)[ankle]
             assert lifted[1] < rest[1] - 5, "the foot stomps down"
@@ -250,9 +249,7 @@ def test_synthetic_without_loop_ends(kit):
 
 
 def test_synth_command(capsys, tmp_path):
-    from lalelu.sources.commands import register
-    parser = argparse.ArgumentParser(prog="lalelu")
-    register(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     args = parser.parse_args(["synth", "--script", "--tempo", "90", "--seconds", "3"])
     assert args.func(args) == 0
     out = capsys.readouterr().out
@@ -280,6 +277,6 @@ def test_movenet_detects_the_mannequin_and_tracks_its_wrists(drummer):
         assert (keypoints[:, 2] > 0.3).sum() >= 12, f"t={t:.2f}: {np.round(keypoints[:, 2], 2)}"
         truth = drummer.keypoints_at(float(t))
         for name in ("left_wrist", "right_wrist"):
-            errors.append(np.hypot(*(keypoints[KP[name], :2] - truth[KP[name]])))
+            errors.append(np.hypot(*(keypoints[Keypoint[name.upper()], :2] - truth[Keypoint[name.upper()]])))
     shoulder_width = drummer.mannequin.unit
     assert np.median(errors) < 0.3 * shoulder_width, f"wrist errors (px): {np.round(errors, 1)}"

@@ -6,7 +6,6 @@ on a machine without an NVIDIA GPU, TensorRT or cuda-python they are skipped wit
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from lalelu.pose import load_estimator
 from lalelu.pose import tensorrt_build as trt_build
 from lalelu.pose.backends import backend_class
 from lalelu.pose.models import MANIFEST, ONNX, TFLITE, models_dir, resolve_model
-from lalelu.pose.tensorrt_commands import register_models_build
+from lalelu.cli import build_parser
 
 MISSING = trt_build.missing_requirements()
 needs_gpu = pytest.mark.skipif(bool(MISSING), reason="TensorRT GPU test: " + "; ".join(MISSING))
@@ -131,17 +130,16 @@ def test_cuda_graph_setting_from_env(monkeypatch):
 
 
 def test_models_build_command_line():
-    parser = argparse.ArgumentParser(prog="lalelu models")
-    register_models_build(parser.add_subparsers(dest="models_command", required=True))
-    args = parser.parse_args(["build", "--backend", "tensorrt", "--precision", "fp32", "--model", "lightning",
-                              "--model", "thunder"])
+    parser = build_parser()
+    args = parser.parse_args(["models", "build", "--backend", "tensorrt", "--precision", "fp32", "--model",
+                              "lightning", "--model", "thunder"])
     assert (args.backend, args.precision, args.model, args.force) == ("tensorrt", "fp32", ["lightning", "thunder"],
                                                                        False)
-    assert parser.parse_args(["build"]).precision == "fp16"
+    assert parser.parse_args(["models", "build"]).precision == "fp16"
     with pytest.raises(SystemExit):
-        parser.parse_args(["build", "--backend", "litert"])
+        parser.parse_args(["models", "build", "--backend", "litert"])
     with pytest.raises(SystemExit):
-        parser.parse_args(["build", "--precision", "int8"])
+        parser.parse_args(["models", "build", "--precision", "int8"])
 
 
 # ---- machines without a GPU: the clear error, and the CPU backends keep working ----
@@ -175,9 +173,7 @@ def test_backend_and_estimator_raise_the_clear_error_and_litert_still_works():
 
 @without_gpu
 def test_models_build_refuses_without_gpu():
-    parser = argparse.ArgumentParser()
-    register_models_build(parser.add_subparsers(dest="models_command", required=True))
-    args = parser.parse_args(["build", "--model", "lightning"])
+    args = build_parser().parse_args(["models", "build", "--model", "lightning"])
     with pytest.raises(LaleluError, match="NVIDIA GPU"):
         args.func(args)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from lalelu.errors import LaleluError
-from lalelu.gestures.detector import Hit
+from lalelu.core.hits import Hit
 from lalelu.report import format_report, latency_stats, plot_trace, report_main
 from lalelu.trace import TraceRecord, TraceRecorder, TraceRing, read_trace
 
@@ -25,11 +25,12 @@ REPO = Path(__file__).resolve().parents[1]
 def make_record(i: int, t0: int = 1_000_000_000, dropped: bool = False, hits: bool = False) -> TraceRecord:
     cap = t0 + i * 10_000_000
     if dropped:
-        return TraceRecord(i, cap, dropped=True)
+        return TraceRecord(index=i, t_capture=cap, dropped=True)
     kp = np.arange(51, dtype=np.float32).reshape(17, 3) + i
     hit_list = [Hit("snare", 38, 100, 9, cap, "right_hand", 3.5, 0.25, 1.5)] if hits else []
     # wait 0.2 ms, inference 8 ms, detection 0.1 ms, MIDI 0.05 ms
-    return TraceRecord(i, cap, cap + 200_000, cap + 8_200_000, cap + 8_300_000, cap + 8_350_000, False, kp, hit_list)
+    return TraceRecord(index=i, t_capture=cap, t_infer_start=cap + 200_000, t_infer_end=cap + 8_200_000,
+                       t_detect=cap + 8_300_000, t_sent=cap + 8_350_000, keypoints=kp, hits=hit_list)
 
 
 def test_ring_reads_in_order_and_counts_what_a_slow_reader_lost() -> None:
@@ -100,7 +101,7 @@ def test_a_full_disk_stops_the_recording_not_the_engine(tmp_path: Path) -> None:
     while recorder.error is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert "No space left on device" in str(recorder.error)
-    messages = engine.messages()
+    messages = [str(m) for m in engine.messages()]
     assert any("recording to" in m and "stopped: " in m and "play goes on, 5 records were written" in m
                for m in messages), messages
     assert engine.recording_path is None
@@ -149,7 +150,7 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path: Path) -> None:
         i = 0
         while True:
             t = time.monotonic_ns()
-            ring.append(TraceRecord(i, t, t, t, t, t))
+            ring.append(TraceRecord(index=i, t_capture=t, t_infer_start=t, t_infer_end=t, t_detect=t, t_sent=t))
             i += 1
             time.sleep(0.01)
     """)

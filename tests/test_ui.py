@@ -12,11 +12,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from lalelu import config  # noqa: E402
 from lalelu.errors import LaleluError  # noqa: E402
 from lalelu.ui import app as ui_app  # noqa: E402
 from lalelu.ui.controls import DEFAULT_PORT  # noqa: E402
 from lalelu.ui.plots import LivePlots, Ring  # noqa: E402
-from lalelu.ui.settings import SETTINGS_ENV, UiSettings, load_settings, save_settings  # noqa: E402
+from lalelu.ui.settings import UiSettings, load_settings, save_settings  # noqa: E402
 from lalelu.ui.video_view import FLASH_NS, VideoView, body_frame, zone_radii  # noqa: E402
 from lalelu.ui.window import MAX_UI_FPS, MainWindow  # noqa: E402
 
@@ -24,7 +25,7 @@ from lalelu.ui.window import MAX_UI_FPS, MainWindow  # noqa: E402
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     path = tmp_path / "lalelu.ini"
-    monkeypatch.setenv(SETTINGS_ENV, str(path))
+    monkeypatch.setenv("LALELU_SETTINGS", str(path))
     return path
 
 
@@ -286,10 +287,12 @@ def test_live_plots_summary_and_redraw(qtbot):
     plots = LivePlots()
     qtbot.addWidget(plots)
     t0 = 10_000_000_000
-    records = [TraceRecord(i, t0 + i * 10_000_000, t0 + i * 10_000_000 + 1_000_000,
-                           t0 + i * 10_000_000 + 6_000_000, t0 + i * 10_000_000 + 6_100_000,
-                           t0 + i * 10_000_000 + 6_200_000) for i in range(100)]
-    records.append(TraceRecord(100, t0 + 100 * 10_000_000, dropped=True))
+    def record(i, cap, i0, i1, det, sent):
+        return TraceRecord(index=i, t_capture=cap, t_infer_start=i0, t_infer_end=i1, t_detect=det, t_sent=sent)
+
+    records = [record(i, t0 + i * 10_000_000, t0 + i * 10_000_000 + 1_000_000, t0 + i * 10_000_000 + 6_000_000,
+                      t0 + i * 10_000_000 + 6_100_000, t0 + i * 10_000_000 + 6_200_000) for i in range(100)]
+    records.append(TraceRecord(index=100, t_capture=t0 + 100 * 10_000_000, dropped=True))
     plots.add_records(records)
     plots.redraw()
     summary = plots.summary()
@@ -309,8 +312,8 @@ def test_live_plots_summary_and_redraw(qtbot):
     for i in range(1500):
         t = t0 + i * 10_000_000
         e2e = 20_000_000 if i < 500 else 6_000_000
-        records.append(TraceRecord(i, t, t + 1_000, t + 2_000, t + 3_000, t + e2e))
-    records.insert(200, TraceRecord(200, t0 + 2_005_000_000, dropped=True))
+        records.append(record(i, t, t + 1_000, t + 2_000, t + 3_000, t + e2e))
+    records.insert(200, TraceRecord(index=200, t_capture=t0 + 2_005_000_000, dropped=True))
     plots.add_records(records)
     live = plots.summary()
     assert live["over"] == "last 10 s" and live["drops"] == 0
@@ -345,16 +348,17 @@ def test_a_hit_flash_goes_out_when_the_picture_stalls(qtbot):
 
 
 def test_the_picture_shows_the_seen_keypoints_scaled_to_the_widget(qtbot):
-    from lalelu.pose.keypoints import KP
-    from lalelu.ui.video_view import BONE_BGR, JOINT_BGR, MIN_SCORE
+    from lalelu.core.keypoints import Keypoint
+    from lalelu.core.keypoints import DRAW_MIN_SCORE as MIN_SCORE
+    from lalelu.ui.video_view import BONE_BGR, JOINT_BGR
 
     view = VideoView()
     qtbot.addWidget(view)
     view.resize(320, 240)                          # half the frame's size
     keypoints = np.zeros((17, 3), np.float32)
-    keypoints[KP["left_shoulder"]] = (400, 100, 0.9)
-    keypoints[KP["left_elbow"]] = (400, 300, 0.9)
-    keypoints[KP["left_wrist"]] = (200, 300, MIN_SCORE - 0.01)   # not seen
+    keypoints[Keypoint.LEFT_SHOULDER] = (400, 100, 0.9)
+    keypoints[Keypoint.LEFT_ELBOW] = (400, 300, 0.9)
+    keypoints[Keypoint.LEFT_WRIST] = (200, 300, MIN_SCORE - 0.01)   # not seen
     view.set_frame(np.zeros((480, 640, 3), np.uint8), keypoints)
     out = view._composed
     assert out.shape == (240, 320, 3)
@@ -372,33 +376,41 @@ def test_app_without_a_display_says_what_to_do(monkeypatch):
 
 
 def test_startup_source_falls_back_to_the_scripted_drummer_without_a_webcam(monkeypatch):
+    from lalelu.sources import choose_source
+
+    def saved(source):   # what the window remembers, or nothing on a first run
+        config.settings_path().unlink(missing_ok=True)
+        if source:
+            save_settings(UiSettings(source=source))
+
     monkeypatch.delenv("LALELU_SOURCE", raising=False)
-    assert ui_app.startup_source(None, None, has_camera=lambda i: False)[0] == "synthetic"
-    assert ui_app.startup_source(None, None, has_camera=lambda i: True)[0] == "camera:0"
-    source, note = ui_app.startup_source("camera:2", None, has_camera=lambda i: i != 2)
+    saved(None)
+    assert choose_source(None, has_camera=lambda i: False)[0] == "synthetic"
+    assert choose_source(None, has_camera=lambda i: True)[0] == "camera:0"
+    saved("camera:2")
+    source, note = choose_source(None, has_camera=lambda i: i != 2)
     assert source == "synthetic" and "/dev/video2" in note
-    assert ui_app.startup_source("file:/x.mp4", None)[0] == "file:/x.mp4"
-    assert ui_app.startup_source("synthetic", "camera:5", has_camera=lambda i: False)[0] == "camera:5"
+    saved("file:/x.mp4")
+    assert choose_source(None)[0] == "file:/x.mp4"
+    saved("synthetic")
+    assert choose_source("camera:5", has_camera=lambda i: False)[0] == "camera:5"
+    saved(None)
     monkeypatch.setenv("LALELU_SOURCE", "synthetic:tempo=120")     # as headless play chooses it
-    assert ui_app.startup_source(None, None, has_camera=lambda i: True)[0] == "synthetic:tempo=120"
+    assert choose_source(None, has_camera=lambda i: True)[0] == "synthetic:tempo=120"
 
 
 def test_app_command_is_registered():
-    import argparse
+    from lalelu.cli import app, build_parser
 
-    from lalelu import ui_commands
-
-    parser = argparse.ArgumentParser()
-    ui_commands.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["app", "--source", "synthetic", "--no-start", "--ui-fps", "20"])
-    assert args.func is ui_commands.app_command
+    args = build_parser().parse_args(["app", "--source", "synthetic", "--no-start", "--ui-fps", "20"])
+    assert args.func is app.run
     assert (args.source, args.no_start, args.ui_fps) == ("synthetic", True, 20.0)
 
 
 def test_pipeline_benchmark_with_the_window_open(jack_server, qapp):
     """The `bench pipeline --gui` half that runs with the window: the headless benchmark's form, and redraws."""
     from lalelu.bench_pipeline import JSON_KEYS
-    from lalelu.ui_commands import run_pipeline_with_window
+    from lalelu.ui.bench import run_pipeline_with_window
 
     result = run_pipeline_with_window(seconds=1.5, ui_fps=30)
     assert set(JSON_KEYS) <= set(result)
@@ -411,9 +423,9 @@ def test_lalelu_run_keeps_the_remembered_settings_it_is_not_given(isolated_setti
 
     save_settings(UiSettings(source="synthetic", model="thunder", backend="onnxruntime", kit="default",
                              midi_port="my synth"))
-    settings, _ = ui_app.settings_for_run(build_parser().parse_args(["run"]))
+    settings, _ = ui_app.settings_for_run(vars(build_parser().parse_args(["run"])))
     assert (settings.model, settings.backend, settings.midi_port) == ("thunder", "onnxruntime", "my synth")
-    settings, _ = ui_app.settings_for_run(build_parser().parse_args(["run", "--model", "lightning"]))
+    settings, _ = ui_app.settings_for_run(vars(build_parser().parse_args(["run", "--model", "lightning"])))
     assert (settings.model, settings.backend) == ("lightning", "onnxruntime")
 
 

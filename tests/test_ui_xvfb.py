@@ -67,7 +67,7 @@ def test_real_window_plays_the_scripted_drummer(xvfb, jack_server, tmp_path):
         shutil.rmtree(ARTIFACTS)
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env.update(DISPLAY=xvfb, LALELU_SETTINGS=str(tmp_path / "settings.ini"), PYTHONPATH=str(REPO))
-    command = [sys.executable, "-m", "lalelu.ui.app", "--source", "synthetic", "--midi-port", "lalelu xvfb test",
+    command = [sys.executable, "-m", "lalelu", "app", "--source", "synthetic", "--midi-port", "lalelu xvfb test",
                "--screenshot-dir", str(ARTIFACTS), "--screenshot-at", *map(str, SHOT_TIMES),
                "--quit-after", str(SHOT_TIMES[-1] + 0.5)]
     run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)

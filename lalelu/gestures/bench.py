@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
-from lalelu.gestures.detector import Detector, Hit
+from lalelu.core.hits import Hit
+from lalelu.core.matching import Tagged, match_hits
+from lalelu.gestures.detector import Detector
 from lalelu.gestures.kit import Kit
 from lalelu.gestures.scenarios import NOISE_LEVELS, Scenario, conditions
-
-MATCH_WINDOW_NS = 60_000_000   # a detected hit this close to a true one (same limb) is that hit
+from lalelu.report import p95_abs
 
 
 @dataclass
@@ -58,12 +58,6 @@ class Score:
                                            / len(self.sent_errors_ms), 4) if self.sent_errors_ms else 1.0}
 
 
-def p95_abs(errors_ms: list[float]) -> float:
-    """95th percentile of the errors' sizes (nearest rank: one of the errors, not an interpolation)."""
-    errs = sorted(abs(e) for e in errors_ms)
-    return errs[min(len(errs) - 1, int(math.ceil(0.95 * len(errs))) - 1)] if errs else 0.0
-
-
 def run_scenario(scenario: Scenario, kit: Kit) -> tuple[list[Hit], list[int]]:
     """Play a scenario to a fresh detector; returns the hits and the frame time each was emitted at."""
     det = Detector(kit, fps=scenario.fps)
@@ -78,32 +72,14 @@ def run_scenario(scenario: Scenario, kit: Kit) -> tuple[list[Hit], list[int]]:
 def score(scenario: Scenario, hits: list[Hit], emitted: list[int] | None = None) -> Score:
     silent = [any(a <= h.t_ns <= b for a, b in scenario.silent) for h in hits]
     playing = [i for i, quiet in enumerate(silent) if not quiet]
-    used: set[int] = set()
-    matched = wrong = 0
-    errors: list[float] = []
-    sent: list[float] = []
-    for true in scenario.hits:
-        best, best_d = None, MATCH_WINDOW_NS + 1
-        for j, i in enumerate(playing):
-            h = hits[i]
-            if j in used or h.limb != true.limb:
-                continue
-            d = abs(h.t_ns - true.t_ns)
-            if d < best_d:
-                best, best_d = j, d
-        if best is None:
-            continue
-        used.add(best)
-        matched += 1
-        h = hits[playing[best]]
-        if h.drum != true.drum:
-            wrong += 1
-        errors.append((h.t_ns - true.t_ns) / 1e6)
-        if emitted is not None:
-            sent.append((emitted[playing[best]] - true.t_ns) / 1e6)
+    true = [Tagged(h.t_ns, h.limb, h.drum) for h in scenario.hits]
+    played = [Tagged(hits[i].t_ns, hits[i].limb, hits[i].drum) for i in playing]
+    matching = match_hits(true, played)
+    errors = [dt / 1e6 for dt in matching.dt_ns]
+    sent = ([(emitted[playing[j]] - true[i].t_ns) / 1e6 for i, j in matching.pairs] if emitted is not None else [])
     frame_ms = 1e3 / scenario.fps + 0.5     # the scenarios' frame times jitter by up to 0.3 ms
-    return Score(scenario.name, scenario.noise, len(scenario.hits), len(hits), matched, wrong, sum(silent),
-                 frame_ms, errors, sent)
+    return Score(scenario.name, scenario.noise, len(scenario.hits), len(hits), len(matching.pairs),
+                 matching.wrong_drum(true, played), sum(silent), frame_ms, errors, sent)
 
 
 def run_bench(kit: Kit, noises: tuple[str, ...] = tuple(NOISE_LEVELS), seconds: float = 8.0, seed: int = 0,

@@ -8,28 +8,23 @@ to defaults silently.
 
 from __future__ import annotations
 
-import math
-import os
 import re
 import statistics
 import time
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lalelu.config import calibration_dir
+from lalelu.core.body import neutral_pose
+from lalelu.core.tomlfile import TomlFile
 from lalelu.errors import LaleluError
-from lalelu.gestures.kit import Kit, Thresholds, key_error
-from lalelu.pose.keypoints import KP
+from lalelu.gestures.detector import Detector, play_frames   # the detector finds the strokes' bottoms
+from lalelu.gestures.kit import Kit
 
 CALIBRATION_FORMAT = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 Frames = list[tuple[int, "object"]]   # (t_ns, keypoints (17, 3)) pairs
-
-
-def calibration_dir() -> Path:
-    env = os.environ.get("LALELU_CALIBRATION_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "calibration"
 
 
 def calibration_path(player: str) -> Path:
@@ -65,32 +60,9 @@ class Calibration:
         return replace(kit, zones=zones, thresholds=th)
 
 
-def neutral_pose(frames: Frames, min_score: float = 0.3) -> tuple[float, float]:
-    """(shoulder width in pixels, shoulder width / torso length) from frames of a player standing still."""
-    widths, ratios = [], []
-    for _, kp in frames:
-        ls, rs, lh, rh = kp[KP["left_shoulder"]], kp[KP["right_shoulder"]], kp[KP["left_hip"]], kp[KP["right_hip"]]
-        if ls[2] < min_score or rs[2] < min_score:
-            continue
-        w = math.hypot(float(ls[0] - rs[0]), float(ls[1] - rs[1]))
-        widths.append(w)
-        if lh[2] >= min_score and rh[2] >= min_score:
-            torso = math.hypot(float(lh[0] + rh[0] - ls[0] - rs[0]) / 2, float(lh[1] + rh[1] - ls[1] - rs[1]) / 2)
-            if torso > 1.0:
-                ratios.append(w / torso)
-    if len(widths) < 5:
-        raise LaleluError("calibration: the shoulders were not seen in the neutral pose; stand facing the camera, "
-                          "whole upper body in the picture, and try again")
-    width = statistics.median(widths)
-    ratio = statistics.median(ratios) if len(ratios) >= 5 else Thresholds().torso_ratio
-    return width, ratio
-
-
 def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Frames], fps: float = 100.0,
               min_strokes: int = 2) -> Calibration:
     """neutral: frames of the player standing still; zone_strokes: per hand zone, frames of a few strokes."""
-    from lalelu.gestures.detector import Detector, play_frames   # the detector finds the strokes' bottoms
-
     calibration_path(player)                        # refuses a bad player name before any work
     width, ratio = neutral_pose(neutral, kit.thresholds.min_score)
     # listen with half the kit's thresholds: a soft player's strokes must count too
@@ -184,52 +156,25 @@ def load_calibration(player_or_path: str | Path) -> Calibration:
     if not path.is_file():
         raise LaleluError(f"no calibration for player {str(player_or_path)!r} ({path}): run "
                           f"`lalelu calibrate --player {p.stem}` first, or leave out --player")
-    text = path.read_text(encoding="utf-8")
-    lines = text.splitlines()
-
-    def fail(table: str, key: str, why: str) -> LaleluError:
-        return key_error(str(path), lines, table, key, f"{why}; run `lalelu calibrate --player {p.stem}` again")
-
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise LaleluError(f"{path}: broken calibration file ({e}); run `lalelu calibrate --player {p.stem}` again") from None
+    toml = TomlFile.load(path, invalid="broken calibration file", hint=f"; run `lalelu calibrate --player {p.stem}` again")
+    data = toml.data
     fmt = data.get("format")
     if fmt != CALIBRATION_FORMAT:
-        raise fail("", "format", f"this lalelu reads calibration format {CALIBRATION_FORMAT}, the file has {fmt!r} (stale)")
-
-    def num(table: str, d: dict, key: str, lo: float, hi: float) -> float:
-        v = d.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise fail(table, key, f"expected a number, got {v!r}")
-        if not lo <= v <= hi:         # NaN too
-            raise fail(table, key, f"{v} is out of range [{lo}, {hi}]")
-        return float(v)
-
-    def text_key(key: str) -> str:
-        v = data.get(key)
-        if not isinstance(v, str):
-            raise fail("", key, f"expected a string, got {v!r}")
-        return v
-
-    body, th, zones = data.get("body"), data.get("thresholds"), data.get("zones")
-    for table, d in (("body", body), ("thresholds", th), ("zones", zones)):
-        if not isinstance(d, dict):
-            raise fail("", table, "missing table")
+        raise toml.fail("", "format", f"this lalelu reads calibration format {CALIBRATION_FORMAT}, the file has "
+                                      f"{fmt!r} (stale)")
+    body, th, zones = (toml.table("", data, name) for name in ("body", "thresholds", "zones"))
     centers, strokes = {}, {}
     for name, z in zones.items():
-        c = z.get("center") if isinstance(z, dict) else None
-        if (not isinstance(c, list) or len(c) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 5 for v in c)):
-            raise fail("zones", name, "expected { center = [x, y] } in body units")
-        centers[name] = (float(c[0]), float(c[1]))
-        strokes[name] = int(z.get("strokes", 0)) if isinstance(z.get("strokes", 0), int) else 0
+        if not isinstance(z, dict):
+            raise toml.fail("zones", name, "expected { center = [x, y] } in body units")
+        centers[name] = toml.point(f"zones.{name}", z, "center", 5.0, "shoulder widths")
+        strokes[name] = z.get("strokes", 0) if isinstance(z.get("strokes", 0), int) else 0
     if not centers:
-        raise fail("", "zones", "no zones")
-    return Calibration(player=text_key("player"), kit=text_key("kit"),
-                       shoulder_width_px=num("body", body, "shoulder_width_px", 1.0, 100000.0),
-                       torso_ratio=num("body", body, "torso_ratio", 0.1, 3.0),
+        raise toml.fail("", "zones", "no zones")
+    return Calibration(player=toml.string("", data, "player"), kit=toml.string("", data, "kit"),
+                       shoulder_width_px=toml.number("body", body, "shoulder_width_px", 1.0, 100000.0),
+                       torso_ratio=toml.number("body", body, "torso_ratio", 0.1, 3.0),
                        zone_centers=centers,
-                       hand_on_speed=num("thresholds", th, "hand_on_speed", 0.1, 100.0),
-                       hand_min_travel=num("thresholds", th, "hand_min_travel", 0.0, 3.0),
+                       hand_on_speed=toml.number("thresholds", th, "hand_on_speed", 0.1, 100.0),
+                       hand_min_travel=toml.number("thresholds", th, "hand_min_travel", 0.0, 3.0),
                        created=str(data.get("created", "")), strokes=strokes)

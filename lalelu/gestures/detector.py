@@ -25,13 +25,14 @@ limbs on the development VM, median; `lalelu bench gestures` prints it, BENCHMAR
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from lalelu.core.body import shoulder_frame
+from lalelu.core.hits import Hit
+from lalelu.core.limbs import Limb
 from lalelu.gestures.kit import Kit, Zone
-from lalelu.pose.keypoints import KP
 
-_L_SHOULDER, _R_SHOULDER = KP["left_shoulder"], KP["right_shoulder"]
-_L_HIP, _R_HIP = KP["left_hip"], KP["right_hip"]
+# the order the limbs are stepped in each frame, and so the order of a frame's hits
+PLAYING_ORDER = (Limb.RIGHT_HAND, Limb.LEFT_HAND, Limb.RIGHT_FOOT, Limb.LEFT_FOOT)
 
 _SMOOTH_S = 0.04       # span of the centred line fit that gives the stroke's speed and height
 _FIT_MAX = 16          # most samples of a descent the bottom-predicting cubic looks at
@@ -49,35 +50,6 @@ _SPIKE = 0.08          # shoulder widths off both neighbours (at 100 fps): a one
 _REARM_SIDEWAYS = 0.3  # moving this far sideways after a hit (to another drum) re-arms the limb
 _BRIDGE_FRAMES = 4     # frames that must agree before a limb seen again after going missing joins its history
 _SETTLED_S = 0.03      # slower than half the on-speed this long after a hit: the stroke is over, re-arm
-
-
-@dataclass(frozen=True)
-class Hit:
-    drum: str
-    note: int
-    velocity: int       # 1..127
-    channel: int        # 0-based (General MIDI drums = 9)
-    t_ns: int           # the detector's estimate of the time of the stroke's bottom
-    limb: str           # "right_hand", "left_hand", "right_foot", "left_foot"
-    speed: float = 0.0  # peak downward speed of the stroke, shoulder widths per second
-    x: float = 0.0      # where the limb was at the bottom, body units
-    y: float = 0.0
-
-
-def shoulder_frame(rows, torso_ratio: float, min_score: float) -> tuple[float, float, float] | None:
-    """One frame's body frame from its keypoint rows (x, y, score): the shoulder midpoint and the scale (a
-    shoulder width) in pixels, or None without both shoulders. Turning shrinks the shoulder width but not the
-    torso, so with both hips seen the torso length times torso_ratio floors the scale."""
-    ls, rs = rows[_L_SHOULDER], rows[_R_SHOULDER]
-    if ls[2] < min_score or rs[2] < min_score:
-        return None
-    mx, my = (ls[0] + rs[0]) * 0.5, (ls[1] + rs[1]) * 0.5
-    scale = math.hypot(ls[0] - rs[0], ls[1] - rs[1])
-    lh, rh = rows[_L_HIP], rows[_R_HIP]
-    if lh[2] >= min_score and rh[2] >= min_score:
-        torso = math.hypot((lh[0] + rh[0]) * 0.5 - mx, (lh[1] + rh[1]) * 0.5 - my)
-        scale = max(scale, torso * torso_ratio)
-    return mx, my, scale
 
 
 class _Body:
@@ -144,8 +116,8 @@ class _Limb:
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
                  "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing")
 
-    def __init__(self, name: str, index: int, foot_zone: Zone | None, on_speed: float, min_travel: float):
-        self.name, self.index = name, index
+    def __init__(self, name: Limb, foot_zone: Zone | None, on_speed: float, min_travel: float):
+        self.name, self.index = name, int(name.keypoint)
         self.foot_zone = foot_zone   # the zone a foot plays; None for a hand (it plays the nearest hand zone)
         self.on_speed, self.min_travel = on_speed, min_travel
         self.ts: list[float] = []
@@ -213,14 +185,11 @@ class Detector:
         norm = sum((i - half) ** 2 for i in range(self._smooth))
         self._slope_w = tuple((i - half) / norm for i in range(self._smooth))
         self._body = _Body(th.torso_ratio, th.min_score, th.body_motion_speed)
-        limbs = [
-            _Limb("right_hand", KP["right_wrist"], None, th.hand_on_speed, th.hand_min_travel),
-            _Limb("left_hand", KP["left_wrist"], None, th.hand_on_speed, th.hand_min_travel),
-        ]
-        for foot in ("right", "left"):
-            zone = kit.foot_zone(foot)
+        limbs = [_Limb(hand, None, th.hand_on_speed, th.hand_min_travel) for hand in PLAYING_ORDER[:2]]
+        for foot in PLAYING_ORDER[2:]:
+            zone = kit.foot_zone(foot.side)
             if zone is not None:
-                limbs.append(_Limb(f"{foot}_foot", KP[f"{foot}_ankle"], zone, th.foot_on_speed, th.foot_min_travel))
+                limbs.append(_Limb(foot, zone, th.foot_on_speed, th.foot_min_travel))
         self._limbs = limbs
 
     def to_body(self, x: float, y: float) -> tuple[float, float] | None:
@@ -414,19 +383,16 @@ class Detector:
                    speed=speed, x=x, y=y)
 
 
-LIMB_KEYPOINTS = {"right_hand": KP["right_wrist"], "left_hand": KP["left_wrist"],
-                  "right_foot": KP["right_ankle"], "left_foot": KP["left_ankle"]}
-
-
 def play_frames(det: Detector, frames) -> tuple[list[Hit], dict[str, list[tuple[float, float]]]]:
     """Play (t_ns, keypoints) frames to a detector (offline: calibration, replay, benchmarks): its hits, and
     each limb's (time s, height in body units) in the body frame of that moment, where it was seen."""
     hits: list[Hit] = []
-    heights: dict[str, list[tuple[float, float]]] = {limb: [] for limb in LIMB_KEYPOINTS}
+    heights: dict[str, list[tuple[float, float]]] = {limb: [] for limb in PLAYING_ORDER}
     min_score = det.kit.thresholds.min_score
     for t_ns, kp in frames:
         hits.extend(det.update(t_ns, kp))
-        for limb, i in LIMB_KEYPOINTS.items():
+        for limb in PLAYING_ORDER:
+            i = limb.keypoint
             at = det.to_body(float(kp[i][0]), float(kp[i][1])) if kp[i][2] >= min_score else None
             if at is not None:
                 heights[limb].append((t_ns * 1e-9, at[1]))

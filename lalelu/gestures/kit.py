@@ -8,16 +8,16 @@ right, y down. A bad file is refused with the file, the line and the key at faul
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from lalelu.config import kits_dir
+from lalelu.core.body import DEFAULT_TORSO_RATIO
+from lalelu.core.limbs import FOOT, HAND, LIMB_KINDS, SIDES
+from lalelu.core.tomlfile import TomlFile
 from lalelu.errors import LaleluError
 
-KITS_DIR = Path(__file__).resolve().parents[2] / "assets" / "kits"
 KIT_FORMAT = 1
-LIMBS = ("hand", "foot")
-FEET = ("left", "right")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Zone:
 
     name: str
     note: int
-    limb: str                                   # "hand" or "foot"
+    kind: str                                   # the kind of limb that plays it: "hand" or "foot"
     center: tuple[float, float] | None = None   # body units, hand zones only
     foot: str | None = None                     # "left" or "right", foot zones only
 
@@ -45,7 +45,7 @@ class Thresholds:
     refractory_ms: float = 60.0     # no second hit from one limb within this time
     max_speed: float = 40.0         # a faster jump between frames is a keypoint flicker, not motion
     body_motion_speed: float = 0.8  # feet are muted while the body travels faster than this (walking)
-    torso_ratio: float = 0.7        # shoulder width / torso length, floors the scale when the player turns
+    torso_ratio: float = DEFAULT_TORSO_RATIO  # shoulder width / torso length, floors the scale when turning
 
 
 # the values each threshold may take; a kit file or an override outside them is refused
@@ -93,11 +93,11 @@ class Kit:
 
     @property
     def hand_zones(self) -> tuple[Zone, ...]:
-        return tuple(z for z in self.zones if z.limb == "hand")
+        return tuple(z for z in self.zones if z.kind == HAND)
 
     def foot_zone(self, foot: str) -> Zone | None:
         for z in self.zones:
-            if z.limb == "foot" and z.foot == foot:
+            if z.kind == FOOT and z.foot == foot:
                 return z
         return None
 
@@ -130,15 +130,15 @@ class Kit:
 
 
 def kit_path(name_or_path: str) -> Path:
-    """A kit name ("default") is a file in assets/kits/; anything with a suffix or a slash is a path."""
+    """A kit name ("default") is a file in the built-in kits' folder; anything with a suffix or a slash is a path."""
     p = Path(name_or_path)
     if p.suffix or "/" in name_or_path or "\\" in name_or_path:
         return p
-    return KITS_DIR / f"{name_or_path}.toml"
+    return kits_dir() / f"{name_or_path}.toml"
 
 
 def available_kits() -> list[str]:
-    return sorted(p.stem for p in KITS_DIR.glob("*.toml"))
+    return sorted(p.stem for p in kits_dir().glob("*.toml"))
 
 
 def load_kit(name_or_path: str = "default") -> Kit:
@@ -146,165 +146,82 @@ def load_kit(name_or_path: str = "default") -> Kit:
     if not path.is_file():
         raise LaleluError(f"kit {name_or_path!r}: no file {path}; built-in kits: {', '.join(available_kits())}, "
                           "or give the path of a .toml kit file")
-    text = path.read_text(encoding="utf-8")
-    return parse_kit(text, str(path))
+    return _read_kit(TomlFile.load(path))
 
 
 def parse_kit(text: str, source: str = "<kit>") -> Kit:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise LaleluError(f"{source}: not valid TOML: {e}") from None
-    return _KitReader(text, source).read(data)
+    return _read_kit(TomlFile(text, source))
 
 
-class _KitReader:
-    """Checks each value and, when one is wrong, names the file, line and key."""
-
-    def __init__(self, text: str, source: str):
-        self.lines = text.splitlines()
-        self.source = source
-
-    def fail(self, table: str, key: str, why: str) -> LaleluError:
-        return key_error(self.source, self.lines, table, key, why)
-
-    def number(self, table: str, d: dict, key: str, default: float, lo: float, hi: float) -> float:
-        if key not in d:
-            return default
-        v = d[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise self.fail(table, key, f"expected a number, got {v!r}")
-        if not lo <= v <= hi:
-            raise self.fail(table, key, f"{v} is out of range [{lo}, {hi}]")
-        return float(v)
-
-    def integer(self, table: str, d: dict, key: str, default: int | None, lo: int, hi: int) -> int:
-        if key not in d:
-            if default is None:
-                raise self.fail(table, "", f"missing key '{key}'")
-            return default
-        v = d[key]
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.fail(table, key, f"expected an integer, got {v!r}")
-        if not lo <= v <= hi:
-            raise self.fail(table, key, f"{v} is out of range [{lo}, {hi}]")
-        return v
-
-    def unknown(self, table: str, d: dict, allowed: set[str]) -> None:
-        for key in d:
-            if key not in allowed:
-                raise self.fail(table, key, f"unknown key; allowed: {', '.join(sorted(allowed))}")
-
-    def read(self, data: dict) -> Kit:
-        self.unknown("", data, {"format", "name", "channel", "zones", "thresholds", "velocity"})
-        fmt = self.integer("", data, "format", KIT_FORMAT, 1, 1000)
-        if fmt != KIT_FORMAT:
-            raise self.fail("", "format", f"this lalelu reads kit format {KIT_FORMAT}, the file has {fmt}")
-        name = data.get("name", Path(self.source).stem)
-        if not isinstance(name, str):
-            raise self.fail("", "name", "expected a string")
-        channel = self.integer("", data, "channel", 10, 1, 16) - 1
-        return Kit(name=name, channel=channel, zones=self.zones(data.get("zones")),
-                   thresholds=self.thresholds(data.get("thresholds", {})),
-                   velocity=self.velocity(data.get("velocity", {})), path=self.source)
-
-    def zones(self, zones: object) -> tuple[Zone, ...]:
-        if not isinstance(zones, dict) or not zones:
-            raise self.fail("zones", "", "a kit needs at least one [zones.NAME] table")
-        out = []
-        feet_used: dict[str, str] = {}
-        for name, z in zones.items():
-            table = f"zones.{name}"
-            if not isinstance(z, dict):
-                raise self.fail("zones", name, "expected a table [zones.NAME]")
-            self.unknown(table, z, {"note", "limb", "center", "foot"})
-            note = self.integer(table, z, "note", None, 0, 127)
-            limb = z.get("limb", "hand")
-            if limb not in LIMBS:
-                raise self.fail(table, "limb", f"expected \"hand\" or \"foot\", got {limb!r}")
-            center = foot = None
-            if limb == "hand":
-                c = z.get("center")
-                if c is None:
-                    raise self.fail(table, "", "a hand zone needs 'center = [x, y]' (shoulder widths)")
-                if (not isinstance(c, list) or len(c) != 2
-                        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c)):
-                    raise self.fail(table, "center", f"expected [x, y] in shoulder widths, got {c!r}")
-                if not all(-5.0 <= v <= 5.0 for v in c):
-                    raise self.fail(table, "center", f"{c} is more than 5 shoulder widths from the shoulders")
-                center = (float(c[0]), float(c[1]))
-                if "foot" in z:
-                    raise self.fail(table, "foot", "only foot zones name a foot")
-            else:
-                foot = z.get("foot")
-                if foot not in FEET:
-                    raise self.fail(table, "foot", f"expected \"left\" or \"right\", got {foot!r}")
-                if foot in feet_used:
-                    raise self.fail(table, "foot", f"the {foot} foot already plays zone '{feet_used[foot]}'")
-                feet_used[foot] = name
-                if "center" in z:
-                    raise self.fail(table, "center", "foot zones are chosen by foot, not by a centre")
-            out.append(Zone(name=name, note=note, limb=limb, center=center, foot=foot))
-        if not any(z.limb == "hand" for z in out):
-            raise self.fail("zones", "", "a kit needs at least one hand zone")
-        return tuple(out)
-
-    def thresholds(self, d: object) -> Thresholds:
-        if not isinstance(d, dict):
-            raise self.fail("thresholds", "", "expected a table [thresholds]")
-        self.unknown("thresholds", d, set(THRESHOLD_RANGES))
-        base = Thresholds()
-        values = {f.name: self.number("thresholds", d, f.name, getattr(base, f.name), *THRESHOLD_RANGES[f.name])
-                  for f in fields(Thresholds)}
-        return Thresholds(**values)
-
-    def velocity(self, d: object) -> VelocityCurve:
-        if not isinstance(d, dict):
-            raise self.fail("velocity", "", "expected a table [velocity]")
-        self.unknown("velocity", d, {"min_speed", "max_speed", "gamma", "min_velocity", "max_velocity"})
-        base = VelocityCurve()
-        curve = VelocityCurve(
-            min_speed=self.number("velocity", d, "min_speed", base.min_speed, 0.0, 100.0),
-            max_speed=self.number("velocity", d, "max_speed", base.max_speed, 0.0, 200.0),
-            gamma=self.number("velocity", d, "gamma", base.gamma, 0.1, 10.0),
-            min_velocity=self.integer("velocity", d, "min_velocity", base.min_velocity, 1, 127),
-            max_velocity=self.integer("velocity", d, "max_velocity", base.max_velocity, 1, 127),
-        )
-        if curve.max_speed <= curve.min_speed:
-            raise self.fail("velocity", "max_speed", f"must be above min_speed ({curve.min_speed})")
-        if curve.max_velocity < curve.min_velocity:
-            raise self.fail("velocity", "max_velocity", f"must be at least min_velocity ({curve.min_velocity})")
-        return curve
+def _read_kit(toml: TomlFile) -> Kit:
+    data = toml.data
+    toml.unknown("", data, {"format", "name", "channel", "zones", "thresholds", "velocity"})
+    fmt = toml.integer("", data, "format", 1, 1000, default=KIT_FORMAT)
+    if fmt != KIT_FORMAT:
+        raise toml.fail("", "format", f"this lalelu reads kit format {KIT_FORMAT}, the file has {fmt}")
+    name = toml.string("", data, "name", default=Path(toml.source).stem)
+    channel = toml.integer("", data, "channel", 1, 16, default=10) - 1
+    return Kit(name=name, channel=channel, zones=_zones(toml, data.get("zones")),
+               thresholds=_thresholds(toml, toml.table("", data, "thresholds", default={})),
+               velocity=_velocity(toml, toml.table("", data, "velocity", default={})), path=toml.source)
 
 
-def key_error(source: str, lines: list[str], table: str, key: str, why: str) -> LaleluError:
-    """The error for a bad value in a TOML file (kit or calibration): names the file, line and key."""
-    line = find_key_line(lines, table, key)
-    where = f"{source}:{line}" if line else source
-    full = f"{table}.{key}" if table and key else (table or key)
-    return LaleluError(f"{where}: key '{full}': {why}")
+def _zones(toml: TomlFile, zones: object) -> tuple[Zone, ...]:
+    if not isinstance(zones, dict) or not zones:
+        raise toml.fail("zones", "", "a kit needs at least one [zones.NAME] table")
+    out = []
+    feet_used: dict[str, str] = {}
+    for name, z in zones.items():
+        table = f"zones.{name}"
+        if not isinstance(z, dict):
+            raise toml.fail("zones", name, "expected a table [zones.NAME]")
+        toml.unknown(table, z, {"note", "limb", "center", "foot"})
+        note = toml.integer(table, z, "note", 0, 127)
+        kind = z.get("limb", HAND)
+        if kind not in LIMB_KINDS:
+            raise toml.fail(table, "limb", f"expected \"hand\" or \"foot\", got {kind!r}")
+        center = foot = None
+        if kind == HAND:
+            if z.get("center") is None:
+                raise toml.fail(table, "", "a hand zone needs 'center = [x, y]' (shoulder widths)")
+            center = toml.point(table, z, "center", 5.0, "shoulder widths")
+            if "foot" in z:
+                raise toml.fail(table, "foot", "only foot zones name a foot")
+        else:
+            foot = z.get("foot")
+            if foot not in SIDES:
+                raise toml.fail(table, "foot", f"expected \"left\" or \"right\", got {foot!r}")
+            if foot in feet_used:
+                raise toml.fail(table, "foot", f"the {foot} foot already plays zone '{feet_used[foot]}'")
+            feet_used[foot] = name
+            if "center" in z:
+                raise toml.fail(table, "center", "foot zones are chosen by foot, not by a centre")
+        out.append(Zone(name=name, note=note, kind=kind, center=center, foot=foot))
+    if not any(z.kind == HAND for z in out):
+        raise toml.fail("zones", "", "a kit needs at least one hand zone")
+    return tuple(out)
 
 
-def find_key_line(lines: list[str], table: str, key: str) -> int | None:
-    """1-based line of `key` inside `[table]` (or of the table's header when key is empty), else None."""
-    def bare(name: str) -> str:   # `zones."floor tom"` and `zones.floor tom` alike
-        return name.replace('"', "").replace(" ", "")
+def _thresholds(toml: TomlFile, d: dict) -> Thresholds:
+    toml.unknown("thresholds", d, set(THRESHOLD_RANGES))
+    base = Thresholds()
+    return Thresholds(**{f.name: toml.number("thresholds", d, f.name, *THRESHOLD_RANGES[f.name],
+                                             default=getattr(base, f.name))
+                         for f in fields(Thresholds)})
 
-    current = ""
-    header_line = None
-    for i, raw in enumerate(lines, 1):
-        s = raw.strip()
-        if s.startswith("[") and not s.startswith("[["):
-            current = bare(s.strip("[]").strip())
-            if current == bare(table):
-                header_line = i
-            continue
-        if current == bare(table) and key and "=" in s:
-            k = s.split("=", 1)[0].strip().strip('"')
-            if k == key:
-                return i
-    if key and header_line is None and table:
-        # a dotted key such as `zones.snare.note = 38`, or an inline table in its parent: `snare = { ... }`
-        parent, _, last = table.rpartition(".")
-        return find_key_line(lines, "", f"{table}.{key}") or find_key_line(lines, parent, last)
-    return header_line
+
+def _velocity(toml: TomlFile, d: dict) -> VelocityCurve:
+    toml.unknown("velocity", d, {"min_speed", "max_speed", "gamma", "min_velocity", "max_velocity"})
+    base = VelocityCurve()
+    curve = VelocityCurve(
+        min_speed=toml.number("velocity", d, "min_speed", 0.0, 100.0, default=base.min_speed),
+        max_speed=toml.number("velocity", d, "max_speed", 0.0, 200.0, default=base.max_speed),
+        gamma=toml.number("velocity", d, "gamma", 0.1, 10.0, default=base.gamma),
+        min_velocity=toml.integer("velocity", d, "min_velocity", 1, 127, default=base.min_velocity),
+        max_velocity=toml.integer("velocity", d, "max_velocity", 1, 127, default=base.max_velocity),
+    )
+    if curve.max_speed <= curve.min_speed:
+        raise toml.fail("velocity", "max_speed", f"must be above min_speed ({curve.min_speed})")
+    if curve.max_velocity < curve.min_velocity:
+        raise toml.fail("velocity", "max_velocity", f"must be at least min_velocity ({curve.min_velocity})")
+    return curve

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lalelu.errors import LaleluError
-from lalelu.gestures.detector import Detector, Hit, play_frames
+from lalelu.core.hits import Hit
+from lalelu.gestures.detector import Detector, play_frames
 from lalelu.gestures.kit import Kit
 from lalelu.trace import read_trace
 

@@ -18,14 +18,16 @@ a middling score. Everything is seeded: the same arguments give the same frames.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from lalelu.core.keypoints import Keypoint
 from lalelu.gestures.kit import Kit
-from lalelu.pose.keypoints import KP
-from lalelu.sources.synthetic import PEAK_OVER_MEAN, downstroke
+from lalelu.gestures.strokes import PEAK_OVER_MEAN, downstroke
+from lalelu.trace import TraceRecord, trace_header
 
 NOISE_LEVELS = {"none": 0.0, "low": 0.01, "realistic": 0.02, "high": 0.035}
 
@@ -182,7 +184,7 @@ def _frame(t: float, hands: dict[str, tuple[float, float]], lifts: dict[str, flo
     for name, (x, y) in pts.items():
         depth = _HAND_DEPTH if name.endswith("wrist") else (_HAND_DEPTH * 0.5 if name.endswith("elbow") else 0.0)
         xr = x * ct + depth * st
-        i = KP[name]
+        i = Keypoint[name.upper()]
         kp[i, 0] = ox + xr * scale
         kp[i, 1] = oy + y * scale
     kp[:, 2] = rng.uniform(0.55, 0.9, 17)
@@ -217,7 +219,7 @@ def build(name: str, kit: Kit, strokes: list[Stroke], duration: float, noise: st
              for h in ("right_hand", "left_hand")}
     feet = {f: _FootPath(kit, [s for s in strokes if s.limb == f]) for f in ("right_foot", "left_foot")}
     extra: dict = {"dropouts": {}, "flickers": {}}
-    limb_kps = [KP[n] for n in ("left_wrist", "right_wrist", "left_ankle", "right_ankle")]
+    limb_kps = [Keypoint.LEFT_WRIST, Keypoint.RIGHT_WRIST, Keypoint.LEFT_ANKLE, Keypoint.RIGHT_ANKLE]
     period = 1.0 / fps
     times, frames = [], []
     t0_ns = 1_000_000_000
@@ -331,12 +333,8 @@ def conditions(kit: Kit, noise: str = "none", seconds: float = 8.0, seed: int = 
 
 def write_trace(scenario: Scenario, path, kit_name: str = "default") -> None:
     """Write a scenario as a trace file (the format of `lalelu run --record`), for replay and its tests."""
-    import json
-
-    from lalelu.trace import TRACE_FORMAT, TraceRecord
-
-    header = {"lalelu_trace": TRACE_FORMAT, "source": f"scenario: {scenario.name} ({scenario.noise} noise)",
-              "model": "scripted keypoints", "backend": "none", "kit": kit_name}
+    header = trace_header(source=f"scenario: {scenario.name} ({scenario.noise} noise)", model="scripted keypoints",
+                          backend="none", kit=kit_name)
     with open(path, "w", encoding="utf-8") as f:
         f.write(json.dumps(header) + "\n")
         for i, (t, kp) in enumerate(zip(scenario.times_ns, scenario.keypoints)):

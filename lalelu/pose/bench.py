@@ -18,6 +18,10 @@ import time
 import numpy as np
 
 from lalelu.errors import LaleluError
+from lalelu.pose import load_estimator
+from lalelu.pose.backends import BACKENDS
+from lalelu.pose.models import installed_models
+from lalelu.pose.tensorrt_build import require_gpu
 
 
 def pinned_cores(threads: int) -> set[int]:
@@ -47,8 +51,6 @@ def measure(model: str, backend: str, threads: int, pinned: bool, runs: int, war
         try:
             if pinned:
                 os.sched_setaffinity(0, pinned_cores(threads))
-            from lalelu.pose import load_estimator
-
             t = time.perf_counter()
             estimator = load_estimator(model, backend, threads)
             load_s = time.perf_counter() - t
@@ -128,19 +130,18 @@ def ratios(rows: list[dict]) -> list[str]:
     return lines
 
 
-def cmd_bench_inference(args) -> int:
-    from lalelu.pose.backends import BACKENDS
-    from lalelu.pose.models import installed_models
-
-    models = [args.model] if args.model else installed_models()
+def bench_inference_main(model: str | None, backend: str | None, threads: int | None, runs: int, warmup: int,
+                         as_json: bool) -> int:
+    """`lalelu bench inference`: one model, backend or thread count, or every one installed."""
+    models = [model] if model else installed_models()
     if not models:
         raise LaleluError("no models are installed: run `lalelu models install` first")
-    backends = [args.backend] if args.backend else [b for b in BACKENDS if b != "tensorrt" or _has_gpu()]
-    threads = [args.threads] if args.threads else [1, 2]
-    say = (lambda s: print(s, file=sys.stderr)) if args.json else print
+    backends = [backend] if backend else [b for b in BACKENDS if b != "tensorrt" or _has_gpu()]
+    thread_counts = [threads] if threads else [1, 2]
+    say = (lambda s: print(s, file=sys.stderr)) if as_json else print
     say(HEADER)
-    rows = run_rows(models, backends, threads, args.runs, args.warmup, say)
-    if args.json:
+    rows = run_rows(models, backends, thread_counts, runs, warmup, say)
+    if as_json:
         print(json.dumps(rows, indent=1))
     else:
         for line in ratios(rows):
@@ -150,21 +151,10 @@ def cmd_bench_inference(args) -> int:
 
 def _has_gpu() -> bool:
     try:
-        from lalelu.pose.tensorrt_build import require_gpu
         require_gpu()
         return True
     except Exception:  # no GPU, no TensorRT, or the module is absent: the CPU rows still run
         return False
-
-
-def add_args(parser) -> None:
-    parser.add_argument("--model", help="one model (default: every installed one)")
-    parser.add_argument("--backend", help="one backend (default: litert, tensorflow, onnxruntime, and tensorrt on a GPU)")
-    parser.add_argument("--threads", type=int, help="one thread count (default: 1 and 2)")
-    parser.add_argument("--runs", type=int, default=200, help="timed calls per row after warm-up (default: 200)")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed calls after the first (default: 20)")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    parser.set_defaults(func=cmd_bench_inference)
 
 
 if __name__ == "__main__":  # one row, in its own process (see run_rows)

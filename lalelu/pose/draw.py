@@ -5,15 +5,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lalelu.pose.keypoints import SKELETON, Person
+from lalelu.core.keypoints import DRAW_MIN_SCORE, SKELETON, Person
 
-MIN_SCORE = 0.3
 _BONE = (80, 220, 80)
 _JOINT = (0, 200, 255)
 
 
 def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, thickness: int, joint_radius: int, scale: float = 1.0,
-                  min_score: float = MIN_SCORE, bone=_BONE, joint=_JOINT) -> None:
+                  min_score: float = DRAW_MIN_SCORE, bone=_BONE, joint=_JOINT) -> None:
     """Bones and joints of one (17, 3) keypoint array whose points scored at least min_score, in place;
     `scale` maps the keypoints' pixels to the image's (a resized frame)."""
     pts = [(int(x * scale), int(y * scale)) for x, y, _ in keypoints]
@@ -26,7 +25,7 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, thickness: int, join
             cv2.circle(image, p, joint_radius, joint, -1, cv2.LINE_AA)
 
 
-def draw_people(image: np.ndarray, people: list[Person], min_score: float = MIN_SCORE) -> np.ndarray:
+def draw_people(image: np.ndarray, people: list[Person], min_score: float = DRAW_MIN_SCORE) -> np.ndarray:
     thickness = max(2, image.shape[1] // 320)
     for person in people:
         draw_skeleton(image, person.keypoints, thickness, thickness + 2, min_score=min_score)

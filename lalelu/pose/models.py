@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lalelu.config import models_dir
 from lalelu.errors import LaleluError
 
 # The model names the project builds, their TFJS files in the npm package and their square input size.
@@ -24,12 +24,6 @@ MANIFEST = "manifest.json"
 SAVED_MODEL = "saved_model"
 TFLITE = "model_fp16.tflite"
 ONNX = "model.onnx"
-
-
-def models_dir() -> Path:
-    """`$LALELU_MODELS`, else the project's `models/` folder."""
-    env = os.environ.get("LALELU_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
 
 
 def sha256_of(path: Path) -> str:

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from lalelu import config
 from lalelu.errors import LaleluError
 from lalelu.pose.models import ModelFiles, resolve_model, sha256_of
 
@@ -150,7 +151,7 @@ def check_precision(precision: str) -> str:
 
 def precision_from_env() -> str:
     """The precision the backend runs: $LALELU_TRT_PRECISION, else fp16."""
-    value = os.environ.get(PRECISION_ENV, DEFAULT_PRECISION).strip().lower()
+    value = (config.env(PRECISION_ENV) or DEFAULT_PRECISION).strip().lower()
     if value not in PRECISIONS:
         raise LaleluError(f"{PRECISION_ENV}={value!r}: set it to {' or '.join(PRECISIONS)}")
     return value
@@ -203,9 +204,7 @@ def engine_folder(model: ModelFiles) -> Path:
     """`models/<name>/tensorrt/` for built models; for a user's own ONNX, the lalelu cache."""
     if model.folder is not None:
         return model.folder / "tensorrt"
-    from lalelu.pose.install import cache_dir
-
-    return cache_dir() / "tensorrt" / slug(model.name)
+    return config.cache_dir() / "tensorrt" / slug(model.name)
 
 
 # ---- building ----

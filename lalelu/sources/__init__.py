@@ -4,17 +4,22 @@
     src.start(); frame = src.read(); src.close()      # read() blocks until the next frame, None at the end
 
 `synthetic` takes options after a colon: `synthetic:tempo=120,pattern=basic,seconds=20`.
-The environment variable LALELU_SOURCE names the source used when none is given.
+Which source plays when none is given: lalelu.config's order ($LALELU_SOURCE, the saved setting), then the
+first webcam that opens, else the scripted drummer (choose_source).
 """
 
 from __future__ import annotations
 
-import os
-
+from lalelu import config
+from lalelu.core.protocols import Source
 from lalelu.errors import LaleluError
-from lalelu.sources.base import Frame, Source
+from lalelu.gestures.kit import Kit
+from lalelu.sources.camera import CameraSource, camera_available
+from lalelu.sources.script import DrumScript
+from lalelu.sources.synthetic import SyntheticDrummer
+from lalelu.sources.video import VideoFileSource
 
-__all__ = ["Frame", "Source", "open_source", "choose_default_source"]
+__all__ = ["open_source", "choose_source"]
 
 
 def _synthetic_options(text: str) -> dict[str, str]:
@@ -29,24 +34,20 @@ def _synthetic_options(text: str) -> dict[str, str]:
 
 
 def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool | None = None,
-                size: tuple[int, int] = (640, 480), kit=None) -> Source:
+                size: tuple[int, int] = (640, 480), kit: Kit | None = None) -> Source:
     """A source by name. loop=None: the source's own habit (the scripted drummer loops, files do not)."""
     kind, _, rest = name.partition(":")
     if kind == "camera":
-        from lalelu.sources.camera import CameraSource
         try:
             index = int(rest or 0)
         except ValueError:
             raise LaleluError(f"camera source {name!r}: the index must be a number, e.g. camera:0") from None
         return CameraSource(index, fps=fps, size=size)
     if kind == "file":
-        from lalelu.sources.video import VideoFileSource
         if not rest:
             raise LaleluError("file source needs a path: --source file:PATH")
         return VideoFileSource(rest, realtime=realtime, loop=bool(loop))
     if kind == "synthetic":
-        from lalelu.sources.script import DrumScript
-        from lalelu.sources.synthetic import SyntheticDrummer
         opts = _synthetic_options(rest)
         try:
             script = DrumScript(tempo=float(opts.get("tempo", 100.0)), pattern=opts.get("pattern", "rock"),
@@ -58,14 +59,22 @@ def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool
     raise LaleluError(f"unknown source {name!r}: use camera:N, file:PATH or synthetic")
 
 
-def choose_default_source(has_camera=None) -> tuple[str, str]:
-    """(source name, a sentence saying which and why): LALELU_SOURCE, else the first webcam if it opens (asked
-    of has_camera(index), by default lalelu.sources.camera.camera_available), else the scripted drummer."""
-    env = os.environ.get("LALELU_SOURCE")
-    if env:
-        return env, f"source {env} (from LALELU_SOURCE)"
-    if has_camera is None:
-        from lalelu.sources.camera import camera_available as has_camera
-    if has_camera(0):
-        return "camera:0", "source camera:0 (the first webcam)"
-    return "synthetic", "no webcam at /dev/video0: playing the scripted drummer (source synthetic)"
+def choose_source(given: str | None = None, has_camera=None) -> tuple[str, str]:
+    """(source name, a sentence saying which and why, "" when it was simply given): the flag, else
+    $LALELU_SOURCE, else the saved setting, else the first webcam if it opens (asked of has_camera(index), by
+    default lalelu.sources.camera.camera_available), else the scripted drummer. A camera that does not open
+    falls back to the scripted drummer."""
+    if given:
+        return given, ""
+    has_camera = has_camera or camera_available
+    from_env = config.env("LALELU_SOURCE")
+    chosen = str(config.resolve("source"))
+    why = " (from LALELU_SOURCE)" if from_env else " (the last one used)"
+    if chosen == "auto":
+        chosen, why = "camera:0", " (the first webcam)"
+    kind, _, rest = chosen.partition(":")
+    if kind == "camera":
+        index = int(rest) if rest.isdigit() else 0
+        if not has_camera(index):
+            return "synthetic", f"no webcam at /dev/video{index}: playing the scripted drummer (source synthetic)"
+    return chosen, f"source {chosen}{why}"

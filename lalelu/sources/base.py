@@ -1,34 +1,21 @@
-"""What every frame source shares: the Frame record and the start/read/close life cycle."""
+"""What every frame source shares: the start/read/close life cycle of lalelu.core.protocols.Source."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
-import numpy as np
-
-from lalelu.errors import LaleluError
+from lalelu.core.frames import Frame
 
 
-@dataclass
-class Frame:
-    index: int           # 0, 1, 2, ... in the order the source delivers them
-    t_capture: int       # time.monotonic_ns() when the frame became ready
-    image: np.ndarray    # H x W x 3 uint8 BGR
-
-
-class SourceInterrupted(LaleluError):
-    """The source has no frames for now (a camera unplugged) and is looking for them again: read() again.
-    A reader that cannot wait treats it as the error its message describes."""
-
-
-class Source:
+class BaseSource:
     """A frame source, read by one capture thread: `start()`, then `read()` until it returns None, `close()`.
-    read() may raise SourceInterrupted while the source is gone for a while; it goes on after it."""
+    read() may raise lalelu.errors.SourceInterrupted while the source is gone for a while; it goes on after it."""
 
     description: str = "source"
     fps: float = 0.0
     size: tuple[int, int] = (0, 0)   # (width, height) of the frames
+    warning: str = ""
+    renders_in_python: bool = False
 
     def start(self) -> None:
         """Start the clock (and the device); the first frame is due right away."""

@@ -17,8 +17,9 @@ import time
 
 import cv2
 
-from lalelu.errors import LaleluError
-from lalelu.sources.base import Frame, Source, SourceInterrupted
+from lalelu.core.frames import Frame
+from lalelu.errors import LaleluError, SourceInterrupted
+from lalelu.sources.base import BaseSource
 
 RETRY_S = 0.5   # how often a lost camera is looked for
 DECODE_TRIES = 5   # torn frames in a row before the camera is given up
@@ -28,7 +29,7 @@ def camera_device(index: int) -> str:
     return f"/dev/video{index}"
 
 
-class CameraSource(Source):
+class CameraSource(BaseSource):
     def __init__(self, index: int = 0, fps: float = 100.0, size: tuple[int, int] = (640, 480)):
         self.index = index
         self.asked = (float(fps), (int(size[0]), int(size[1])))

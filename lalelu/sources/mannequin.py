@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lalelu.pose.keypoints import KP
+from lalelu.core.keypoints import Keypoint
 
 # Plain colours (BGR).
 BACKGROUND = (205, 200, 190)
@@ -143,8 +143,8 @@ class Mannequin:
         """The true (17, 2) keypoint positions in pixels, MoveNet order."""
         j = self.joints(pose)
         out = np.zeros((17, 2), np.float32)
-        for name, index in KP.items():
-            out[index] = self.to_px(j[name])
+        for keypoint in Keypoint:
+            out[keypoint] = self.to_px(j[keypoint.label])
         return out
 
     # --- drawing --------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from lalelu.errors import LaleluError
-from lalelu.pose.install import cache_dir
+from lalelu.config import cache_dir
 
 SPORTS2D_VERSION = "0.8.34"
 DEMO_MEMBER = "Sports2D/Demo/demo.mp4"

@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from lalelu.core.hits import ScriptedHit
+from lalelu.core.limbs import FOOT, Limb
 from lalelu.errors import LaleluError
+from lalelu.gestures.kit import Kit, load_kit
 
-LIMBS = ("left_hand", "right_hand", "left_foot", "right_foot")
+LIMB_ORDER = tuple(Limb)   # simultaneous hits are listed in this order
 MIN_LIMB_GAP_S = 0.15          # two strokes of one limb closer than this would blur into one
 BEATS_PER_BAR = 4
 
@@ -27,15 +30,6 @@ ROLES: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {
     "crash": (("crash",), (49, 57)),
     "kick": (("kick", "bass_drum"), (36, 35)),
 }
-
-
-@dataclass(frozen=True)
-class ScriptedHit:
-    t_s: float        # seconds from the source's time zero (first pass, lead-in included)
-    drum: str         # kit zone name
-    note: int
-    limb: str         # one of LIMBS
-    velocity: int     # 1..127
 
 
 @dataclass(frozen=True)
@@ -93,7 +87,7 @@ def _resolve_role(kit, role: str) -> tuple[str, int]:
                 return z.name, z.note
     for note in notes:
         for z in zones:
-            if z.note == note and (z.limb == "foot") == foot:
+            if z.note == note and (z.kind == FOOT) == foot:
                 return z.name, z.note
     raise LaleluError(f"kit {kit.name!r} has no zone for {role!r} (tried names {', '.join(names)} and notes "
                       f"{', '.join(map(str, notes))}); add one to the kit or choose another pattern")
@@ -110,7 +104,6 @@ class DrumScript:
         if not 30.0 <= tempo <= 200.0:
             raise LaleluError(f"tempo {tempo:g} BPM is out of range: use 30 to 200")
         if kit is None:
-            from lalelu.gestures.kit import load_kit
             kit = load_kit("default")
         self.tempo = float(tempo)
         self.pattern = pattern
@@ -128,12 +121,12 @@ class DrumScript:
                 drum, note = _resolve_role(kit, step.role)
                 t = round(self.lead_in + (bar * BEATS_PER_BAR + step.beat) * self.beat_s, 6)
                 hits.append(ScriptedHit(t, drum, note, step.limb, step.velocity))
-        self.hits: list[ScriptedHit] = sorted(hits, key=lambda h: (h.t_s, LIMBS.index(h.limb)))
+        self.hits: list[ScriptedHit] = sorted(hits, key=lambda h: (h.t_s, LIMB_ORDER.index(h.limb)))
         self._check()
 
     def _check(self) -> None:
         """Each limb's strokes must stay distinct, also across the loop's seam."""
-        for limb in LIMBS:
+        for limb in Limb:
             times = [h.t_s for h in self.hits if h.limb == limb]
             if len(times) < 2:
                 continue
@@ -170,3 +163,27 @@ class DrumScript:
             lines.append(f"{h.t_s:9.3f}  {bar + 1:4d} {beat:5.2f}  {h.drum:<14} {h.note:4d}  {h.limb:<10} "
                          f"{h.velocity:8d}")
         return "\n".join(lines)
+
+
+class CalibrationScript:
+    """What the scripted drummer plays for `lalelu calibrate --source synthetic`: still, then a few strokes per
+    zone (each hand plays the zones on its own side: no hand crosses the body)."""
+
+    pattern = "calibration"
+    tempo = 100.0
+
+    def __init__(self, kit: Kit, neutral_s: float, zone_s: float, strokes: int = 4):
+        self.kit = kit
+        hits = []
+        for i, zone in enumerate(kit.hand_zones):
+            start = neutral_s + i * zone_s
+            limb = Limb.RIGHT_HAND if zone.center[0] < 0.0 else Limb.LEFT_HAND
+            step = (zone_s - 1.0) / strokes
+            for k in range(strokes):
+                t_s = round(start + 0.7 + k * step, 6)
+                hits.append(ScriptedHit(t_s, zone.name, zone.note, limb, 70 + 10 * (k % 3)))
+        self.hits = hits
+        self.duration = neutral_s + len(kit.hand_zones) * zone_s
+
+    def hits_between(self, start_s: float, end_s: float, loop: bool = False) -> list[ScriptedHit]:
+        return [h for h in self.hits if start_s <= h.t_s < end_s]

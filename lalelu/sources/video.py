@@ -13,11 +13,12 @@ from pathlib import Path
 
 import cv2
 
+from lalelu.core.frames import Frame
 from lalelu.errors import LaleluError
-from lalelu.sources.base import Frame, Source, sleep_until
+from lalelu.sources.base import BaseSource, sleep_until
 
 
-class VideoFileSource(Source):
+class VideoFileSource(BaseSource):
     def __init__(self, path: str | Path, realtime: bool = True, loop: bool = False):
         self.path = Path(path)
         if not self.path.is_file():

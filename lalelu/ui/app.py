@@ -1,35 +1,38 @@
-"""`lalelu app`: opens the window. Command-line choices win over the remembered settings, and are remembered
-like a choice made in the window."""
+"""The window as an application: `lalelu app`, and `lalelu run` without --headless. Command-line choices win
+over the remembered settings, and are remembered like a choice made in the window."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
 from lalelu.errors import LaleluError
+from lalelu.jack import JackServer, ensure_jack_server
+from lalelu.sources import choose_source
+from lalelu.ui.settings import ENGINE_CHOICES, UiSettings, load_settings
+from lalelu.ui.window import MainWindow, default_engine_factory
 
 NO_DISPLAY_HINT = ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): run it on a desktop, "
                    "under a virtual X server (`xvfb-run lalelu app`), or without a screen with "
                    "QT_QPA_PLATFORM=offscreen")
 
 
-def add_app_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", help="synthetic, camera:N or file:PATH (default: the last one used; "
-                                         "first run: camera:0 if there is a webcam, else the scripted drummer)")
-    parser.add_argument("--model", help="lightning, thunder, multipose or a model path")
-    parser.add_argument("--backend", help="litert, onnxruntime, tensorflow or tensorrt")
-    parser.add_argument("--midi-port", help="virtual output port name or an existing port")
-    parser.add_argument("--kit", help="kit name or .toml path")
-    parser.add_argument("--player", help="calibration name (calibration/NAME.toml)")
-    parser.add_argument("--no-start", action="store_true", help="open the window without starting to play")
-    parser.add_argument("--ui-fps", type=float, default=30.0, help="window redraws per second (at most 60)")
-    parser.add_argument("--screenshot-dir", help=argparse.SUPPRESS)   # for tests and docs: window pictures ...
-    parser.add_argument("--screenshot-at", type=float, nargs="*", default=[], help=argparse.SUPPRESS)  # ... at s
-    parser.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+@dataclass
+class AppOptions:
+    """How the window runs (not what it plays)."""
+
+    start: bool = True                  # start playing at once
+    ui_fps: float = 30.0                # redraws per second (at most 60)
+    quit_after: float | None = None     # close the window after this many seconds
+    screenshot_dir: str | None = None   # for tests and docs: window pictures ...
+    screenshot_at: list[float] = field(default_factory=list)   # ... at these seconds
 
 
 def check_display() -> None:
@@ -38,41 +41,14 @@ def check_display() -> None:
             raise LaleluError(NO_DISPLAY_HINT)
 
 
-def camera_opens(index: int) -> bool:
-    from lalelu.sources.camera import camera_available
-
-    return camera_available(index)
-
-
-def startup_source(saved: str | None, given: str | None, has_camera=camera_opens) -> tuple[str, str]:
-    """(source to play, note for the user). A source given on the command line is used as is; otherwise the
-    remembered one, or the one headless play would choose (LALELU_SOURCE, the first webcam); a camera that
-    does not open falls back to the scripted drummer."""
-    if given:
-        return given, ""
-    if saved is None:
-        from lalelu.sources import choose_default_source
-
-        saved = choose_default_source(has_camera)[0]
-    kind, _, rest = saved.partition(":")
-    if kind == "camera":
-        index = int(rest) if rest.isdigit() else 0
-        if not has_camera(index):
-            return "synthetic", f"no webcam at /dev/video{index}: playing the scripted drummer"
-    return saved, ""
-
-
 class AppEngineFactory:
     """Builds engines for the window; makes sure a MIDI backend exists first (starts JACK when needed)."""
 
     def __init__(self, **overrides) -> None:
-        self.jack = None
+        self.jack: JackServer | None = None
         self.overrides = overrides
 
-    def __call__(self, settings):
-        from lalelu.jack import ensure_jack_server
-        from lalelu.ui.window import default_engine_factory
-
+    def __call__(self, settings: UiSettings):
         if self.jack is None:
             self.jack = ensure_jack_server(notify=lambda note: print(f"lalelu app: {note}", file=sys.stderr))
         return default_engine_factory(settings, **self.overrides)
@@ -81,19 +57,6 @@ class AppEngineFactory:
         if self.jack is not None:
             self.jack.stop()
             self.jack = None
-
-
-def engine_overrides(args: argparse.Namespace) -> dict:
-    """Engine settings `lalelu run` may pass that the window does not offer (threads, cores, fps...)."""
-    out = {}
-    for name in ("threads", "midi_backend", "fps"):
-        if getattr(args, name, None) is not None:
-            out[name] = getattr(args, name)
-    if getattr(args, "cores", None):
-        from lalelu.engine_commands import parse_cores
-
-        out["capture_core"], out["inference_core"] = parse_cores(args.cores)
-    return out
 
 
 def save_screenshot(window, folder: Path, name: str) -> Path:
@@ -119,45 +82,39 @@ def save_screenshot(window, folder: Path, name: str) -> Path:
     return path
 
 
-def settings_for_run(args: argparse.Namespace):
-    """(the remembered settings with the choices given on the command line over them, note for the user)."""
-    from lalelu.ui.settings import load_settings, settings_were_saved
-
+def settings_for_run(choices: dict[str, str | None], has_camera=None) -> tuple[UiSettings, str]:
+    """(the remembered settings with the choices given on the command line over them, a note for the user).
+    `choices` holds the source and the ENGINE_CHOICES, None where not given."""
     settings = load_settings()
-    settings.source, note = startup_source(settings.source if settings_were_saved() else None,
-                                           getattr(args, "source", None))
-    for name in ("model", "backend", "midi_port", "kit", "player"):
-        value = getattr(args, name, None)
-        if value is not None:
-            setattr(settings, name, value)
+    settings.source, note = choose_source(choices.get("source"), has_camera)
+    for name in ENGINE_CHOICES:
+        if choices.get(name) is not None:
+            setattr(settings, name, choices[name])
     return settings, note
 
 
-def run_app(args: argparse.Namespace) -> int:
+def run_app(choices: dict[str, str | None], options: AppOptions, **engine_overrides) -> int:
+    """Open the window on the given choices (see settings_for_run); `engine_overrides` are EngineConfig fields
+    the window does not offer (threads, cores, fps...)."""
     check_display()
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from lalelu.ui.window import MainWindow
-
-    settings, note = settings_for_run(args)
+    settings, note = settings_for_run(choices)
     if note:
         print(f"lalelu app: {note}", file=sys.stderr)
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("lalelu")
     app.setApplicationName("lalelu")
-    factory = AppEngineFactory(**engine_overrides(args))
-    window = MainWindow(engine_factory=factory, settings=settings, ui_fps=args.ui_fps)
+    factory = AppEngineFactory(**engine_overrides)
+    window = MainWindow(engine_factory=factory, settings=settings, ui_fps=options.ui_fps)
     window.show()
-    if not args.no_start:
+    if options.start:
         QTimer.singleShot(0, window.start_engine)
-    if args.screenshot_dir:
-        folder = Path(args.screenshot_dir)
-        for i, at in enumerate(args.screenshot_at):
+    if options.screenshot_dir:
+        folder = Path(options.screenshot_dir)
+        for i, at in enumerate(options.screenshot_at):
             QTimer.singleShot(int(at * 1000), lambda i=i: save_screenshot(window, folder, f"window-{i}"))
-    if args.quit_after:
-        QTimer.singleShot(int(args.quit_after * 1000), window.close)
+    if options.quit_after:
+        QTimer.singleShot(int(options.quit_after * 1000), window.close)
     # Ctrl+C / SIGTERM close the window cleanly (Python handles signals only between Qt events: tick).
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: window.close())
@@ -172,17 +129,3 @@ def run_app(args: argparse.Namespace) -> int:
         window.deleteLater()
         app.processEvents()
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="lalelu app", description="the lalelu window")
-    add_app_arguments(parser)
-    try:
-        return run_app(parser.parse_args(argv))
-    except LaleluError as exc:
-        print(f"lalelu app: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (QDialog, QFormLayout, QHBoxLayout, QLabel, QLineE
                                QVBoxLayout)
 
 from lalelu.errors import LaleluError
+from lalelu.gestures.calibration import calibrate, calibration_path, save_calibration
+from lalelu.gestures.kit import load_kit
 
 NEUTRAL_S = 3.0
 ZONE_S = 5.0
@@ -74,8 +76,6 @@ class CalibrationDialog(QDialog):
 
     # --- the flow -----------------------------------------------------------------------------
     def _prepare(self) -> None:
-        from lalelu.gestures.kit import load_kit
-
         try:
             self.kit = load_kit(self.window_.settings.kit)
         except LaleluError as exc:
@@ -111,8 +111,6 @@ class CalibrationDialog(QDialog):
             self._fail("Start playing first (the calibration watches the running camera).")
             return False
         if self.step == 0:
-            from lalelu.gestures.calibration import calibration_path
-
             try:
                 calibration_path(self.player.text().strip())
             except LaleluError as exc:
@@ -153,11 +151,10 @@ class CalibrationDialog(QDialog):
             self.finish()
 
     def finish(self) -> None:
-        from lalelu.gestures.calibration import calibrate, save_calibration
 
         name = self.player.text().strip()
         engine = self.window_.engine
-        fps = (engine.stats().get("fps") if engine is not None else None) or 100.0
+        fps = (engine.stats().fps if engine is not None else None) or 100.0
         try:
             cal = calibrate(name, self.kit, self.frames.get("neutral", []),
                             {z: f for z, f in self.frames.items() if z != "neutral"}, fps=float(fps))

@@ -6,7 +6,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
-from lalelu.midi import DEFAULT_PORT
+from lalelu.config import calibration_dir
+from lalelu.gestures.kit import available_kits as kit_names
+from lalelu.midi import DEFAULT_PORT, list_all_ports
 from lalelu.pose.backends import BACKENDS
 from lalelu.pose.models import MODEL_SPECS
 from lalelu.ui.settings import UiSettings
@@ -16,21 +18,16 @@ MODELS = tuple(MODEL_SPECS)
 
 
 def available_kits() -> list[str]:
-    from lalelu.gestures.kit import available_kits as kit_names
-
     return sorted({"default", *kit_names()}, key=lambda n: (n != "default", n))
 
 
 def available_players() -> list[str]:
-    from lalelu.gestures.calibration import calibration_dir
-
     return sorted(p.stem for p in calibration_dir().glob("*.toml"))
 
 
 def available_midi_ports() -> tuple[list[str], str]:
     """(output port names over the usable backends, why a backend is unusable or "")."""
     try:
-        from lalelu.midi import list_all_ports
         found = list_all_ports("auto")
     except (OSError, ImportError, RuntimeError, ValueError) as exc:
         return [], str(exc)

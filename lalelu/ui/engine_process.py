@@ -14,14 +14,15 @@ import os
 import threading
 import time
 from multiprocessing import shared_memory
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 
-from lalelu.engine import keep_off_core
+from lalelu.core.messages import Message
+from lalelu.engine import Engine, EngineConfig, EngineStats, ScriptClock, keep_off_core
 from lalelu.errors import LaleluError
+from lalelu.gestures.kit import Kit
 from lalelu.trace import TraceRing
 
 MAX_IMAGE_BYTES = 1920 * 1080 * 3
@@ -37,14 +38,30 @@ def _attach(name: str) -> shared_memory.SharedMemory:
     return shared_memory.SharedMemory(name=name)
 
 
-def _child_main(config, commands, data, shm_name: str) -> None:
-    """Runs in the child: the Engine, a publisher thread, and a loop answering the window's commands."""
-    from lalelu.engine import Engine
+@dataclass
+class _Views:
+    """numpy views on the shared memory; dropped before it is closed (close refuses while views exist)."""
 
+    header: np.ndarray | None
+    pixels: np.ndarray | None
+
+
+@dataclass
+class _Status:
+    """What the child tells the window a few times a second."""
+
+    stats: EngineStats
+    messages: list[Message]
+    running: bool
+    error: str | None
+    t0_ns: int | None     # the scripted drummer's time zero, set once the capture thread has started it
+
+
+def _child_main(config: EngineConfig, commands, data, shm_name: str) -> None:
+    """Runs in the child: the Engine, a publisher thread, and a loop answering the window's commands."""
     shm = _attach(shm_name)
-    # numpy views on the shared memory; dropped before it is closed (close refuses while views exist)
-    views = SimpleNamespace(header=np.ndarray((4,), np.int64, buffer=shm.buf, offset=0),
-                            pixels=np.ndarray((MAX_IMAGE_BYTES,), np.uint8, buffer=shm.buf, offset=HEADER))
+    views = _Views(header=np.ndarray((4,), np.int64, buffer=shm.buf, offset=0),
+                   pixels=np.ndarray((MAX_IMAGE_BYTES,), np.uint8, buffer=shm.buf, offset=HEADER))
     engine = Engine(config)
     try:
         engine.start()
@@ -53,7 +70,8 @@ def _child_main(config, commands, data, shm_name: str) -> None:
         views.header = views.pixels = None
         shm.close()
         return
-    commands.send(("started", engine.detector.kit, getattr(engine.source, "script", None)))
+    clock = engine.script_clock()
+    commands.send(("started", engine.kit, None if clock is None else clock.script))
     # this thread, the publisher and a recorder it starts pickle and write while holding the GIL: off the
     # inference core, like the helpers the engine starts itself
     keep_off_core(config.inference_core)
@@ -79,11 +97,9 @@ def _child_main(config, commands, data, shm_name: str) -> None:
                 now = time.monotonic()
                 if now >= next_stats:
                     next_stats = now + STATS_S
-                    stats = engine.stats()
-                    stats["running"] = engine.running
-                    stats["error"] = None if engine.error is None else str(engine.error)
-                    stats["source_t0_ns"] = getattr(engine.source, "t0_ns", None)
-                    data.send(("stats", stats, engine.messages()))
+                    data.send(("status", _Status(engine.stats(), engine.messages(), engine.running,
+                                                 None if engine.error is None else str(engine.error),
+                                                 None if clock is None else engine.script_clock().t0_ns)))
             except (OSError, EOFError, BrokenPipeError):
                 return  # the window went away
 
@@ -122,17 +138,19 @@ def _child_main(config, commands, data, shm_name: str) -> None:
 
 
 class EngineProcess:
-    """Engine(config) run in a child process; offers what the window reads of an Engine."""
+    """Engine(config) run in a child process; an EngineView, like the Engine itself."""
 
-    def __init__(self, config) -> None:
+    def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.ring = TraceRing(config.ring_capacity)
-        self.detector = SimpleNamespace(kit=None)
-        self.script = None
+        self.kit: Kit | None = None
         self.error: str | None = None
         self.recording_path: str | None = None
-        self._stats: dict[str, Any] = {}
-        self._messages: list[str] = []
+        self._script = None                    # the scripted drummer's script, for benchmarks
+        self._t0_ns: int | None = None
+        self._stats = EngineStats()
+        self._running = True
+        self._messages: list[Message] = []
         self._lock = threading.Lock()
         self._proc = None
         self._shm: shared_memory.SharedMemory | None = None
@@ -170,8 +188,7 @@ class EngineProcess:
         if reply[0] == "error":
             self.stop()
             raise LaleluError(reply[1])
-        self.detector.kit = reply[1]
-        self.script = reply[2]   # the scripted drummer's script (for benchmarks), else None
+        self.kit, self._script = reply[1], reply[2]
         self._alive = True
         self._receiver = threading.Thread(target=self._receive, name="lalelu-ui-receiver", daemon=True)
         self._receiver.start()
@@ -187,12 +204,13 @@ class EngineProcess:
             if kind == "records":
                 for rec in message[1]:
                     self.ring.append(rec)
-            elif kind == "stats":
+            elif kind == "status":
+                status: _Status = message[1]
                 with self._lock:
-                    self._stats = message[1]
-                    self._messages.extend(message[2])
-                    if message[1].get("error"):
-                        self.error = message[1]["error"]
+                    self._stats, self._running, self._t0_ns = status.stats, status.running, status.t0_ns
+                    self._messages.extend(status.messages)
+                    if status.error:
+                        self.error = status.error
             elif kind == "closed":
                 break
         proc = self._proc
@@ -231,8 +249,17 @@ class EngineProcess:
     @property
     def running(self) -> bool:
         with self._lock:
-            engine_running = self._stats.get("running", True)
+            engine_running = self._running
         return self._alive and self._proc is not None and self._proc.is_alive() and engine_running
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until play has ended (the source ended, a failure, the process gone); True if it has."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.running:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic())))
+        return True
 
     # --- what the window reads -------------------------------------------------------------------
     def latest_image(self) -> tuple[int, np.ndarray] | None:
@@ -251,16 +278,16 @@ class EngineProcess:
             self._image_seq = before
         return self._image
 
-    @property
-    def source(self) -> SimpleNamespace:
-        """What benchmarks ask of the scripted drummer: its time zero and its script."""
-        return SimpleNamespace(t0_ns=self.stats().get("source_t0_ns"), script=self.script)
-
-    def stats(self) -> dict[str, Any]:
+    def script_clock(self) -> ScriptClock | None:
         with self._lock:
-            return dict(self._stats)
+            t0_ns = self._t0_ns
+        return None if self._script is None or t0_ns is None else ScriptClock(self._script, t0_ns)
 
-    def messages(self) -> list[str]:
+    def stats(self) -> EngineStats:
+        with self._lock:
+            return self._stats
+
+    def messages(self) -> list[Message]:
         with self._lock:
             out, self._messages = self._messages, []
         return out

@@ -1,59 +1,38 @@
-"""The window's remembered choices, kept in the per-user place Qt picks for organisation/app "lalelu".
-
-Set LALELU_SETTINGS=/path/file.ini to keep them in one INI file instead (tests use this to stay isolated).
-"""
+"""The window's choices, kept in the user's settings file (lalelu.config: $LALELU_SETTINGS, else the per-user
+INI file), and resolved like every other choice: a flag, else the environment, else what was saved."""
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
-from PySide6.QtCore import QSettings
+from lalelu import config
 
-from lalelu.midi import DEFAULT_PORT
-from lalelu.pose.backends import default_backend
+ENGINE_CHOICES = ("model", "backend", "midi_port", "kit", "player")   # the window's choices that configure play
 
-SETTINGS_ENV = "LALELU_SETTINGS"
+
+def _resolved(name: str):
+    return field(default_factory=lambda: str(config.resolve(name)))
 
 
 @dataclass
 class UiSettings:
     source: str = "synthetic"          # "synthetic", "camera:N" or "file:PATH"
-    model: str = "lightning"
-    backend: str = field(default_factory=default_backend)   # $LALELU_BACKEND, else litert
-    midi_port: str = DEFAULT_PORT
-    kit: str = "default"
-    player: str = ""                   # calibration name; "" = none
+    model: str = _resolved("model")
+    backend: str = _resolved("backend")   # $LALELU_BACKEND, else the saved one, else litert
+    midi_port: str = _resolved("midi_port")
+    kit: str = _resolved("kit")
+    player: str = _resolved("player")  # calibration name; "" = none
     trace_dir: str = ""                # where recordings go; "" = the current directory
     geometry: str = ""                 # window geometry, hex of QByteArray
 
 
-def open_qsettings() -> QSettings:
-    path = os.environ.get(SETTINGS_ENV)
-    if path:
-        return QSettings(path, QSettings.Format.IniFormat)
-    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lalelu", "lalelu")
-
-
 def load_settings() -> UiSettings:
-    store = open_qsettings()
-    values = {}
-    for setting in fields(UiSettings):
-        value = store.value(setting.name)
-        if value is not None:
-            values[setting.name] = str(value)
-    return UiSettings(**values)
+    saved = config.load_user_settings()
+    return UiSettings(source=saved.get("source") or "synthetic",
+                      **{name: str(config.resolve(name, settings=saved)) for name in ENGINE_CHOICES},
+                      trace_dir=saved.get("trace_dir", ""), geometry=saved.get("geometry", ""))
 
 
 def save_settings(settings: UiSettings) -> str:
     """Writes the settings and returns the file they went to."""
-    store = open_qsettings()
-    for name, value in asdict(settings).items():
-        store.setValue(name, value)
-    store.sync()
-    return store.fileName()
-
-
-def settings_were_saved() -> bool:
-    """False on a first run (nothing remembered yet)."""
-    return open_qsettings().contains("source")
+    return str(config.save_user_settings(asdict(settings)))

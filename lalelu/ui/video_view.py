@@ -16,11 +16,11 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from lalelu.gestures.detector import shoulder_frame
+from lalelu.core.body import shoulder_frame
+from lalelu.core.keypoints import DRAW_MIN_SCORE
+from lalelu.core.limbs import Limb
 from lalelu.pose.draw import draw_skeleton
-from lalelu.pose.keypoints import KP
 
-MIN_SCORE = 0.25                 # keypoints below this are not drawn (MoveNet's own guess at "not seen")
 FLASH_NS = 180_000_000           # how long a zone stays lit after a hit
 MAX_ZONE_RADIUS = 0.3            # in shoulder widths; zones are "nearest centre wins", so circles are a guide
 FOOT_PAD = (96, 24)              # foot pad size in source pixels
@@ -45,7 +45,7 @@ class BodyFrame:
 
 
 def body_frame(keypoints: np.ndarray | None, torso_ratio: float = 0.0,
-               min_score: float = MIN_SCORE) -> BodyFrame | None:
+               min_score: float = DRAW_MIN_SCORE) -> BodyFrame | None:
     """The frame the detector places zones in (its scale floored by the torso, with the kit's torso_ratio, so
     that the drawn zones do not shrink when the player turns), for this one picture."""
     frame = None if keypoints is None else shoulder_frame(keypoints, torso_ratio, min_score)
@@ -192,7 +192,7 @@ class VideoView(QWidget):
             labels.append(Label(c[0], c[1] - r - 8, zone.name.replace("_", " "), is_lit))
         labels += self._foot_pads(out, foot_zones, lit, scale, line)
         if kp is not None:
-            draw_skeleton(out, kp, line + 1, line + 1, scale, MIN_SCORE, BONE_BGR, JOINT_BGR)
+            draw_skeleton(out, kp, line + 1, line + 1, scale, DRAW_MIN_SCORE, BONE_BGR, JOINT_BGR)
         return labels
 
     def _foot_pads(self, out: np.ndarray, zones: list, lit: set[str], scale: float, line: int) -> list[Label]:
@@ -202,8 +202,8 @@ class VideoView(QWidget):
         pw, ph = int(FOOT_PAD[0] * scale), int(FOOT_PAD[1] * scale)
         for zone in zones:
             foot = zone.foot
-            ankle = None if self._keypoints is None else self._keypoints[KP[f"{foot}_ankle"]]
-            if ankle is not None and ankle[2] >= MIN_SCORE:   # on the outside of the foot
+            ankle = None if self._keypoints is None else self._keypoints[Limb.of("foot", foot).keypoint]
+            if ankle is not None and ankle[2] >= DRAW_MIN_SCORE:   # on the outside of the foot
                 ax, ay = ankle[0] * scale, ankle[1] * scale
                 x = ax - pw + 12 * scale if foot == "right" else ax - 12 * scale
                 y = ay + 10 * scale

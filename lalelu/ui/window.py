@@ -16,12 +16,16 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout,
                                QWidget)
 
-from lalelu.engine import keep_off_core
-from lalelu.play import cores_text
-from lalelu.ui.controls import ControlPanel
+from lalelu.core.messages import Level
+from lalelu.engine import EngineConfig, EngineStats, keep_off_core
+from lalelu.engine.view import EngineView
+from lalelu.report import fmt_ms
+from lalelu.ui.calibration_dialog import CalibrationDialog
+from lalelu.ui.controls import ControlPanel, available_players
 from lalelu.ui.engine_process import EngineProcess
 from lalelu.ui.plots import LivePlots
 from lalelu.ui.settings import UiSettings, load_settings, save_settings
+from lalelu.ui.trace_view import TraceViewer
 from lalelu.ui.video_view import VideoView
 
 MAX_UI_FPS = 60.0
@@ -33,27 +37,21 @@ KEYPOINT_MEMORY = 64               # frames of keypoints kept to match the displ
 def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
     """An engine for the window's choices, in a process of its own; `overrides` are further EngineConfig
     fields (threads, cores...)."""
-    from lalelu.engine import EngineConfig
-
     config = EngineConfig(source=settings.source, model=settings.model, backend=settings.backend,
                           kit=settings.kit, player=settings.player or None, midi_port=settings.midi_port,
                           **overrides)
     return EngineProcess(config)
 
 
-def _ms(value: Any) -> str:
-    return "–" if value is None or value != value else f"{value:.1f}"
-
-
 class MainWindow(QMainWindow):
-    def __init__(self, engine_factory: Callable[[UiSettings], Any] = default_engine_factory,
+    def __init__(self, engine_factory: Callable[[UiSettings], EngineView] = default_engine_factory,
                  settings: UiSettings | None = None, ui_fps: float = 30.0, remember: bool = True):
         super().__init__()
         self.setWindowTitle("lalelu — air drums")
         self.engine_factory = engine_factory
         self.settings = settings if settings is not None else load_settings()
         self.remember = remember   # False: leave the user's saved settings alone (benchmarks)
-        self.engine: Any = None
+        self.engine: EngineView | None = None
         self._gui_affinity: set[int] | None = None
         self.error = ""
         self._seq = 0
@@ -129,8 +127,8 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(max(int(round(1000.0 / min(ui_fps, MAX_UI_FPS))), 17))
         self.timer.timeout.connect(self.refresh)
         self._plot_every = max(1, round(min(ui_fps, MAX_UI_FPS) / PLOT_FPS))
-        self._show_numbers({})
-        self._show_status({})
+        self._show_numbers(EngineStats())
+        self._show_status(EngineStats())
 
     # --- engine life --------------------------------------------------------------------------
     def start_engine(self) -> bool:
@@ -156,7 +154,7 @@ class MainWindow(QMainWindow):
         # Only now that the engine's process was started: a child inherits the affinity of the thread
         # that starts it (the engine pins its own threads).
         self._gui_affinity = keep_off_core(engine.config.inference_core)
-        kit = engine.detector.kit   # the kit as the engine plays it (calibrated)
+        kit = engine.kit   # the kit as the engine plays it (calibrated)
         self.video.set_zones(kit.zones, kit.thresholds.torso_ratio)
         self.video.set_message("")
         self.controls.set_running(True)
@@ -229,10 +227,10 @@ class MainWindow(QMainWindow):
         self._show_status(stats)
         self._show_numbers(stats)
         for message in engine.messages():
-            if message.startswith("error"):
-                self.show_error(message)
+            if message.level is Level.ERROR:
+                self.show_error(str(message))
             else:   # warnings and news (real-time priority, pinning, MIDI back): the latest one stays shown
-                self.status_labels["note"].setText(message)
+                self.status_labels["note"].setText(str(message))
                 self.status_labels["note"].setVisible(True)
         if not engine.running:
             error = engine.error
@@ -241,40 +239,41 @@ class MainWindow(QMainWindow):
             if error:
                 self.show_error(f"The source stopped: {error}")
 
-    def _delivered_fps(self, stats: dict) -> float | None:
+    def _delivered_fps(self, stats: EngineStats) -> float | None:
         """Frames the source really delivers per second (captured, dropped ones included)."""
-        captured, now = stats.get("captured"), time.monotonic()
-        if captured is None:
-            return None
+        captured, now = stats.captured, time.monotonic()
         previous, self._captured_at = self._captured_at, (now, captured)
         if previous is None or now - previous[0] < 0.1 or captured < previous[1]:
             return self._delivered
         self._delivered = (captured - previous[1]) / (now - previous[0])
         return self._delivered
 
-    def _show_status(self, stats: dict) -> None:
-        fps, delivered = stats.get("fps"), self._delivered_fps(stats)
+    def _show_status(self, stats: EngineStats) -> None:
+        """The status lines; an EngineStats() (nothing played yet) shows the chosen settings."""
+        started = bool(stats.source)
+        fps, delivered = stats.fps, self._delivered_fps(stats) if started else None
         fps_text = (f" — delivers {delivered:.1f} fps" if delivered else "") + (
             f", {fps:.1f} fps played" if fps else "")
-        self.status_labels["source"].setText(f"<b>Source</b> {stats.get('source', self.settings.source)}{fps_text}")
-        self.status_labels["model"].setText(f"<b>Model</b> {stats.get('model', self.settings.model)} on "
-                                            f"{stats.get('backend', self.settings.backend)}")
-        pinned = cores_text(stats) if stats.get("cores") else "–"
+        self.status_labels["source"].setText(f"<b>Source</b> {stats.source or self.settings.source}{fps_text}")
+        self.status_labels["model"].setText(f"<b>Model</b> {stats.model or self.settings.model} on "
+                                            f"{stats.backend or self.settings.backend}")
+        pinned = stats.cores_text() if started else "–"
         self.status_labels["cores"].setText(f"<b>Cores</b> {pinned}")
-        midi_state = stats.get("midi", "not started")
+        midi_state = stats.midi if started else "not started"
         self.status_labels["midi"].setText(f"<b>MIDI</b> {self.settings.midi_port} — {midi_state}")
 
-    def _show_numbers(self, stats: dict) -> None:
+    def _show_numbers(self, stats: EngineStats) -> None:
         live = self.plots.summary()
-        fps = stats.get("fps", live["fps"])
+        started = bool(stats.source)
+        fps = stats.fps if started else live["fps"]
         self.numbers.setText(
             "<table cellspacing=4>"
-            f"<tr><td>fps</td><td align=right><b>{_ms(fps)}</b></td></tr>"
-            f"<tr><td>frames</td><td align=right>{stats.get('frames', 0)}</td></tr>"
-            f"<tr><td>drops</td><td align=right>{stats.get('drops', live['drops'])}</td></tr>"
-            f"<tr><td>hits</td><td align=right>{stats.get('hits', 0)}</td></tr>"
-            f"<tr><td>p50</td><td align=right><b>{_ms(live['e2e_p50_ms'])}</b> ms</td></tr>"
-            f"<tr><td>p99</td><td align=right><b>{_ms(live['e2e_p99_ms'])}</b> ms</td></tr>"
+            f"<tr><td>fps</td><td align=right><b>{fmt_ms(fps, 1)}</b></td></tr>"
+            f"<tr><td>frames</td><td align=right>{stats.frames}</td></tr>"
+            f"<tr><td>drops</td><td align=right>{stats.drops if started else live['drops']}</td></tr>"
+            f"<tr><td>hits</td><td align=right>{stats.hits}</td></tr>"
+            f"<tr><td>p50</td><td align=right><b>{fmt_ms(live['e2e_p50_ms'], 1)}</b> ms</td></tr>"
+            f"<tr><td>p99</td><td align=right><b>{fmt_ms(live['e2e_p99_ms'], 1)}</b> ms</td></tr>"
             f"</table><small>end to end,<br>{live['over']}</small>")
 
     def show_error(self, text: str) -> None:
@@ -317,8 +316,6 @@ class MainWindow(QMainWindow):
 
     def open_trace(self, path: str):
         """Shows a recorded trace's report and plots in a window of its own; returns it (None on error)."""
-        from lalelu.ui.trace_view import TraceViewer
-
         try:
             viewer = TraceViewer(path, self)    # the window, its parent, keeps it until it is closed
         except Exception as exc:  # unreadable or not a trace: say so, keep the window
@@ -329,8 +326,6 @@ class MainWindow(QMainWindow):
 
     # --- calibration ----------------------------------------------------------------------------
     def open_calibration(self, **step_lengths):
-        from lalelu.ui.calibration_dialog import CalibrationDialog
-
         self.controls.store_settings(self.settings)   # calibrate for the kit chosen now
         dialog = CalibrationDialog(self, **step_lengths)
         dialog.saved.connect(self._use_player)
@@ -338,8 +333,6 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _use_player(self, name: str) -> None:
-        from lalelu.ui.controls import available_players
-
         self.controls.player.clear()
         self.controls.player.addItems([""] + available_players())
         self.controls.player.setCurrentText(name)

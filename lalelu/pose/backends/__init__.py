@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 
 from lalelu.errors import LaleluError
 
@@ -11,10 +10,6 @@ BACKENDS = ("litert", "tensorflow", "onnxruntime", "tensorrt")
 # Python packages each backend imports, for the error a user sees when one is missing.
 _NEEDS = {"litert": "ai-edge-litert", "tensorflow": "tensorflow", "onnxruntime": "onnxruntime",
           "tensorrt": "tensorrt (and an NVIDIA GPU with its driver)"}
-
-
-def default_backend() -> str:
-    return os.environ.get("LALELU_BACKEND", "litert")
 
 
 def backend_class(name: str):

@@ -13,12 +13,12 @@ is then: copy into pinned memory, copy to the GPU, `execute_async_v3`, copy back
 from __future__ import annotations
 
 import ctypes
-import os
 import statistics
 import time
 
 import numpy as np
 
+from lalelu import config
 from lalelu.errors import LaleluError
 from lalelu.pose import tensorrt_build as build
 
@@ -48,7 +48,7 @@ class _Buffer:
 
 
 def graph_mode_from_env() -> str:
-    value = os.environ.get(CUDA_GRAPH_ENV, "0").strip().lower()
+    value = (config.env(CUDA_GRAPH_ENV) or "0").strip().lower()
     modes = {"0": "off", "": "off", "off": "off", "1": "on", "on": "on", "auto": "auto"}
     if value not in modes:
         raise LaleluError(f"{CUDA_GRAPH_ENV}={value!r}: set it to 0 (off), 1 (on) or auto (keep the faster)")

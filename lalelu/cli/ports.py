@@ -9,14 +9,10 @@ from lalelu.midi import BACKENDS, DEFAULT_PORT, PortList, list_all_ports, no_bac
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `ports` command; it sets `func(args) -> int` (the exit status) as its default."""
-    parser = subparsers.add_parser(
-        "ports",
-        help="list the MIDI ports lalelu can send to",
-        description="List the MIDI output and input ports of each backend (ALSA, JACK).",
-    )
-    parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help="only this backend")
-    parser.set_defaults(func=run_ports)
+    p = subparsers.add_parser("ports", help="list the MIDI ports lalelu can send to",
+                              description="List the MIDI output and input ports of each backend (ALSA, JACK).")
+    p.add_argument("--backend", choices=("auto", *BACKENDS), default="auto", help="only this backend")
+    p.set_defaults(func=run)
 
 
 def format_ports(found: dict[str, PortList | OSError]) -> str:
@@ -38,7 +34,7 @@ def format_ports(found: dict[str, PortList | OSError]) -> str:
     return "\n".join(lines)
 
 
-def run_ports(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     found = list_all_ports(args.backend)
     print(format_ports(found))
     if all(isinstance(ports, OSError) for ports in found.values()):

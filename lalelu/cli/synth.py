@@ -11,6 +11,9 @@ import sys
 import time
 
 from lalelu.errors import LaleluError
+from lalelu.gestures.kit import load_kit
+from lalelu.sources.script import PATTERNS, DrumScript
+from lalelu.sources.synthetic import render_video
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -23,10 +26,7 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def register(subparsers) -> argparse.ArgumentParser:
-    """Add the `synth` command; its handler is `args.func(args) -> int` (exit status)."""
-    from lalelu.sources.script import PATTERNS
-
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("synth", help="the scripted drummer: print its part or render it to a video",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--script", action="store_true", help="print the hits (time, drum, note, limb, velocity)")
@@ -39,14 +39,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--kit", default="default", help="kit name or .toml path (default: default)")
     p.add_argument("--fps", type=float, default=100.0, help="frames per second for --out (default 100)")
     p.add_argument("--size", type=_size, default=(640, 480), help="frame size for --out (default 640x480)")
-    p.set_defaults(func=run_synth)
+    p.set_defaults(func=run)
     return p
 
 
-def run_synth(args: argparse.Namespace) -> int:
-    from lalelu.gestures.kit import load_kit
-    from lalelu.sources.script import DrumScript
-
+def run(args: argparse.Namespace) -> int:
     if not args.script and not args.out:
         raise LaleluError("synth: give --script (print the hits) or --out FILE.mp4 (render a video)")
     kit = load_kit(args.kit)
@@ -55,28 +52,8 @@ def run_synth(args: argparse.Namespace) -> int:
     if args.script:
         print(script.table(seconds))
     if args.out:
-        render_video(script, args.out, seconds, fps=args.fps, size=args.size)
+        started = time.perf_counter()
+        frames = render_video(script, args.out, seconds, fps=args.fps, size=args.size)
+        print(f"wrote {frames} frames ({seconds:g} s at {args.fps:g} fps, {args.size[0]}x{args.size[1]}) to "
+              f"{args.out} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
-
-
-def render_video(script, path: str, seconds: float, fps: float = 100.0, size: tuple[int, int] = (640, 480)) -> int:
-    """Write `seconds` of the drummer to `path` (mp4v codec); returns the number of frames written."""
-    import cv2
-
-    from lalelu.sources.synthetic import SyntheticDrummer
-
-    src = SyntheticDrummer(script, fps=fps, size=size, realtime=False, loop=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-    if not writer.isOpened():
-        raise LaleluError(f"cannot write video {path!r}: OpenCV has no mp4v encoder for it; try a .mp4 or .avi name")
-    frames = int(round(seconds * fps))
-    started = time.perf_counter()
-    try:
-        for i in range(frames):
-            writer.write(src.render(src.time_of(i)))
-    finally:
-        writer.release()
-    took = time.perf_counter() - started
-    print(f"wrote {frames} frames ({seconds:g} s at {fps:g} fps, {size[0]}x{size[1]}) to {path} in {took:.1f} s",
-          file=sys.stderr)
-    return frames

@@ -1,0 +1,108 @@
+"""`lalelu bench inference | pipeline | gestures`: the benchmarks, each printing figures (BENCHMARKS.md keeps
+the latest)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from lalelu.bench_pipeline import bench_pipeline_main
+from lalelu.cli.options import add_engine_options, add_kit_options, parse_cores, played_kit, resolved
+from lalelu.errors import LaleluError
+from lalelu.gestures.bench import format_table, run_bench, summary
+from lalelu.gestures.floor import timing_floor
+from lalelu.gestures.scenarios import NOISE_LEVELS
+from lalelu.pose.bench import bench_inference_main
+from lalelu.report import p95_abs
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    bench = subparsers.add_parser("bench", help="benchmarks that print figures").add_subparsers(
+        dest="bench_command", required=True)
+
+    p = bench.add_parser("inference", help="model x backend inference times")
+    p.add_argument("--model", help="one model (default: every installed one)")
+    p.add_argument("--backend", help="one backend (default: litert, tensorflow, onnxruntime, and tensorrt on a GPU)")
+    p.add_argument("--threads", type=int, help="one thread count (default: 1 and 2)")
+    p.add_argument("--runs", type=int, default=200, help="timed calls per row after warm-up (default: 200)")
+    p.add_argument("--warmup", type=int, default=20, help="untimed calls after the first (default: 20)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=run_inference)
+
+    p = bench.add_parser("pipeline", help="the whole instrument against the scripted drummer",
+                         description="Scripted drummer at 100 fps -> pose -> detector -> MIDI, headless.")
+    p.add_argument("--seconds", type=float, default=30.0, help="how long to play (default 30)")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
+    p.add_argument("--gui", action="store_true",
+                   help="also run it with the window open (same run) and compare end-to-end p99")
+    p.set_defaults(func=run_pipeline)
+
+    p = bench.add_parser("gestures", help="strike detector on scripted keypoints",
+                         description="The strike detector on scripted keypoint sequences with known hits (tempi "
+                                     "60-240 BPM, both hands, flams, kicks, zones, MoveNet-level noise, dropouts, a "
+                                     "moving player, silent stretches).")
+    p.add_argument("--json", action="store_true", help="print a JSON list of rows, one per condition")
+    p.add_argument("--noise", action="append", choices=tuple(NOISE_LEVELS),
+                   help="noise level(s) to run (repeatable; default: all)")
+    p.add_argument("--seconds", type=float, default=8.0, help="length of each condition (default 8)")
+    add_kit_options(p, player=False)
+    p.add_argument("--fps", type=float, default=100.0, help="frame rate of the sequences (default 100)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--floor", action="store_true",
+                   help="also fit the exact stroke template to each hand stroke (an oracle) and print its timing "
+                        "error beside the detector's: the floor that noise sets")
+    p.set_defaults(func=run_gestures)
+
+
+def run_inference(args: argparse.Namespace) -> int:
+    return bench_inference_main(args.model, args.backend, args.threads, args.runs, args.warmup, args.json)
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    if args.seconds <= 0:
+        raise LaleluError(f"--seconds {args.seconds:g}: give a positive number")
+    options = dict(seconds=args.seconds, as_json=args.json, fps=resolved(args, "fps"),
+                   threads=resolved(args, "threads"), model=resolved(args, "model"),
+                   backend=resolved(args, "backend"), cores=parse_cores(args.cores))
+    try:
+        if args.gui:
+            from lalelu.ui.bench import bench_pipeline_gui_main   # Qt is loaded only for the window
+
+            return bench_pipeline_gui_main(**options)
+        return bench_pipeline_main(**options)
+    except OSError as exc:
+        raise LaleluError(str(exc)) from exc
+
+
+def run_gestures(args: argparse.Namespace) -> int:
+    kit = played_kit(args)
+    noises = tuple(args.noise) if args.noise else tuple(NOISE_LEVELS)
+    rows = run_bench(kit, noises, seconds=args.seconds, seed=args.seed, fps=args.fps)
+    if args.json:
+        keys = ("condition", "noise", "precision", "recall", "f1", "timing_mean_ms", "timing_p95_ms",
+                "wrong_drum", "silent_hits")
+        print(json.dumps([{k: r[k] for k in keys} for r in rows], indent=1))
+        return 0
+    print(format_table(rows))
+    print()
+    print(f"noise std per keypoint (shoulder widths): "
+          f"{', '.join(f'{n} {NOISE_LEVELS[n]:g}' for n in noises)}; 'late' = hits emitted more than one frame "
+          f"after the true bottom; '1frame' = share of hits emitted within one frame of it, early or late (when "
+          f"the note sounds)")
+    for noise, s in summary(rows).items():
+        print(f"{noise:>9s}: worst F1 {s['f1_min']:.3f}, worst timing p95 {s['timing_p95_max_ms']:.1f} ms, "
+              f"worst wrong-drum rate {s['wrong_max']:.3f}, hits in silent stretches {s['silent_hits']}, "
+              f"sent within one frame {100 * s['sent_within_frame_min']:.0f} % (worst)")
+    cost = sorted(r["detector_us_per_frame"] for r in rows)
+    print(f"detector cost (Detector.update, all limbs): median {cost[len(cost) // 2]:.1f} us per frame, "
+          f"worst condition {cost[-1]:.1f} us")
+    if args.floor:
+        print("timing floor: the exact stroke template fitted to the wrist up to one frame past the true bottom "
+              "(hand strokes, conditions without dropouts), p95 of |error| against the detector's on the same "
+              "strokes:")
+        for noise in noises:
+            r = timing_floor(kit, noise, seconds=args.seconds, seed=args.seed, fps=args.fps)
+            print(f"{noise:>9s}: oracle {p95_abs(r['oracle_ms']):5.1f} ms, "
+                  f"detector {p95_abs(r['detector_ms']):5.1f} ms ({r['strokes']} strokes)")
+    return 0

@@ -1,0 +1,122 @@
+"""The engine's options, declared once for every command that plays or estimates (run, app, calibrate, pose,
+bench pipeline), and turned into an EngineConfig in lalelu.config's order: flag > environment > user
+settings > default. No option has a default of its own here: None means "not given"."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from lalelu import config
+from lalelu.engine import EngineConfig
+from lalelu.errors import LaleluError
+from lalelu.gestures.calibration import load_calibration
+from lalelu.gestures.kit import THRESHOLD_RANGES, Kit, load_kit
+from lalelu.midi import BACKENDS as MIDI_BACKENDS
+from lalelu.pose.backends import BACKENDS
+from lalelu.sources import choose_source
+
+ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "midi_port", "midi_backend", "cores",
+                  "fps")
+POSE_OPTIONS = ("model", "backend", "threads")
+
+
+def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...] = ENGINE_OPTIONS) -> None:
+    """Add the engine options named in `include` (all by default) to `parser`."""
+    d = config.DEFAULTS
+    declared = {
+        "source": dict(help="synthetic, camera:N or file:PATH (default: $LALELU_SOURCE, else the last one used, "
+                            "else the first webcam that opens, else the scripted drummer)"),
+        "model": dict(help=f"lightning, thunder, multipose or the path of a MoveNet SavedModel folder, .tflite or "
+                           f".onnx (default {d['model']})"),
+        "backend": dict(choices=BACKENDS, help=f"pose backend (default: $LALELU_BACKEND, else the last one used, "
+                                               f"else {d['backend']})"),
+        "threads": dict(type=int, help=f"pose inference threads (default {d['threads']})"),
+        "kit": dict(help=f"kit name or .toml path (default {d['kit']})"),
+        "player": dict(help="a player's calibration: a name (calibration/NAME.toml) or a .toml path"),
+        "midi_port": dict(help=f"virtual output port name or an existing port (default: {d['midi_port']})"),
+        "midi_backend": dict(choices=("auto", *MIDI_BACKENDS),
+                             help="MIDI backend (default: $LALELU_MIDI_BACKEND, else auto: ALSA, else JACK)"),
+        "cores": dict(help="capture,inference cores to pin the threads to (default: the first two usable cores); "
+                           "'none' to not pin"),
+        "fps": dict(type=float, help=f"frame rate asked of the camera, or played by the scripted drummer "
+                                     f"(default {d['fps']:g})"),
+    }
+    for name in include:
+        parser.add_argument(f"--{name.replace('_', '-')}", **declared[name])
+
+
+def parse_cores(text: str | None) -> tuple[int | None, int | None]:
+    """`--cores 0,1` -> (capture core, inference core); None -> the defaults for this machine."""
+    if text is None:
+        usable = sorted(os.sched_getaffinity(0))
+        if len(usable) >= 2:
+            return usable[0], usable[1]
+        return usable[0], usable[0]
+    if text.strip().lower() in ("none", "off", "-"):
+        return None, None
+    try:
+        parts = [int(p) for p in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 2 or min(parts) < 0:
+        raise LaleluError(f"--cores {text!r}: give two core numbers, capture then inference, e.g. --cores 0,1 "
+                          f"(this machine's usable cores: {sorted(os.sched_getaffinity(0))}), or 'none'")
+    return parts[0], parts[1]
+
+
+def resolved(args: argparse.Namespace, name: str):
+    """One engine option: the flag if given, else lalelu.config's order."""
+    value = config.resolve(name, getattr(args, name, None))
+    if name == "threads" and value < 1:
+        raise LaleluError(f"--threads {value}: give 1 or more")
+    return value
+
+
+def engine_config(args: argparse.Namespace, **fixed) -> tuple[EngineConfig, str]:
+    """(the EngineConfig the options ask for, a sentence saying how the source was chosen). `fixed` sets
+    further EngineConfig fields (record, realtime...)."""
+    source, note = choose_source(getattr(args, "source", None))
+    capture_core, inference_core = parse_cores(getattr(args, "cores", None))
+    values = {name: resolved(args, name) for name in ("model", "backend", "threads", "kit", "midi_port",
+                                                      "midi_backend", "fps")}
+    player = resolved(args, "player") or None
+    return EngineConfig(source=source, player=player, capture_core=capture_core, inference_core=inference_core,
+                        **values, **fixed), note
+
+
+# --- the kit as the detector plays it (replay, bench gestures) ---------------------------------------
+
+def add_kit_options(parser: argparse.ArgumentParser, player: bool = True) -> None:
+    """--kit, --player (unless player=False) and --set KEY=VALUE (a detector threshold)."""
+    parser.add_argument("--kit", default="default", help="kit name or .toml path")
+    if player:
+        parser.add_argument("--player", help="calibration name or path")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a detector threshold (e.g. --set hand_on_speed=3)")
+
+
+def played_kit(args: argparse.Namespace) -> Kit:
+    """The kit as the detector will play it: --kit, then --player's calibration, then --set KEY=VALUE
+    (thresholds) last, so that an override always wins over the calibration."""
+    kit = load_kit(args.kit)
+    player = getattr(args, "player", None)
+    if player:
+        kit = load_calibration(player).apply(kit)   # refuses a calibration made for another kit
+    if args.set:
+        changes = {}
+        for item in args.set:
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            if not sep or key not in THRESHOLD_RANGES:
+                raise LaleluError(f"--set {item!r}: give KEY=VALUE with KEY one of "
+                                  f"{', '.join(sorted(THRESHOLD_RANGES))}")
+            try:
+                changes[key] = float(value)
+            except ValueError:
+                raise LaleluError(f"--set {item!r}: {value!r} is not a number") from None
+        try:
+            kit = kit.with_thresholds(**changes)
+        except ValueError as error:
+            raise LaleluError(f"--set: {error}") from None
+    return kit

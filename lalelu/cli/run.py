@@ -1,0 +1,48 @@
+"""`lalelu run`: play. With --headless, a status line each second and a summary at the end; without it, the
+window (as `lalelu app`)."""
+
+from __future__ import annotations
+
+import argparse
+
+from lalelu.cli.options import add_engine_options, engine_config, parse_cores, resolved
+from lalelu.errors import LaleluError
+from lalelu.play import play_headless
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="play: camera frames in, MIDI drum notes out",
+                              description="Play the instrument. Without --headless it opens the window.")
+    p.add_argument("--headless", action="store_true", help="no window: a status line each second")
+    add_engine_options(p)
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--record", metavar="FILE", help="write every frame's trace record to FILE (JSON Lines)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.headless:
+        if args.record or args.duration:
+            raise LaleluError("--record and --duration need --headless (the window has its own record button)")
+        return open_window(args)
+
+    if args.duration is not None and args.duration <= 0:
+        raise LaleluError(f"--duration {args.duration:g}: give a positive number of seconds")
+    config, source_note = engine_config(args, record=args.record)
+    try:
+        return play_headless(config, duration_s=args.duration, source_note=source_note)
+    except OSError as exc:  # MIDI and file problems: the message says what to do
+        raise LaleluError(str(exc)) from exc
+
+
+def open_window(args: argparse.Namespace, options=None) -> int:
+    """The window with these engine options: the choices it offers (source, model, backend, kit, player, MIDI
+    port) start from them, the others (threads, cores, fps, MIDI backend) are passed to its engine."""
+    from lalelu.ui.app import AppOptions, run_app   # Qt is loaded only for the window
+
+    choices = {name: getattr(args, name, None) for name in ("source", "model", "backend", "kit", "player",
+                                                            "midi_port")}
+    overrides = {name: resolved(args, name) for name in ("threads", "midi_backend", "fps")}
+    if getattr(args, "cores", None):
+        overrides["capture_core"], overrides["inference_core"] = parse_cores(args.cores)
+    return run_app(choices, options or AppOptions(), **overrides)
