@@ -257,8 +257,8 @@ def format_pipeline(r: dict[str, Any], seconds: float, fps: float) -> str:
         f"over {E2E_TARGET_NS // 1_000_000} ms end to end: {slow['frames']} frames; their medians (ms): "
         f"inference {fmt_ms(slow['inference_ms'])}, waiting for the previous frame's inference "
         f"{fmt_ms(slow['waiting_ms'])}, the engine's own {fmt_ms(slow['own_ms'])}",
-        f"hits: scripted {r['hits_scripted']}, matched {r['hits_matched']} (the right note within "
-        f"{MATCH_WINDOW_NS // 1_000_000} ms), extra {r['hits_extra']}; sent within one frame of the script "
+        f"hits: scripted {r['hits_scripted']}, matched {r['hits_matched']} (the right drum within "
+        f"{MATCH_WINDOW_NS // 1_000_000} ms, same limb), extra {r['hits_extra']}; sent within one frame of the script "
         f"{r['hits_on_time']}; lag behind the script (ms): p50 {fmt_ms(lag['p50'])}  p95 {fmt_ms(lag['p95'])}  "
         f"max {fmt_ms(lag['max'])}",
         *pose_lines(r),

@@ -95,9 +95,8 @@ def calibration_dir() -> Path:
 
 
 def kits_dir() -> Path:
-    """The built-in kits: inside the installed package, else the checkout's assets/kits."""
-    packaged = PACKAGE_DIR / "assets" / "kits"
-    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / "assets" / "kits"
+    """The built-in kits, inside the package (in a checkout, lalelu/assets links to the top-level assets/)."""
+    return PACKAGE_DIR / "assets" / "kits"
 
 
 def cache_dir() -> Path:

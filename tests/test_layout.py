@@ -103,4 +103,5 @@ def test_no_import_circle_between_packages_even_inside_functions() -> None:
 def test_the_core_imports_no_other_room() -> None:
     for name in MODULES:
         if name.startswith("lalelu.core"):
-            assert {package_of(d) for d in imports_of(name, module_level=False)} <= {"lalelu.core", "lalelu.errors"}, name
+            rooms = {package_of(d) for d in imports_of(name, module_level=False)}
+            assert rooms <= {"lalelu.core", "lalelu.errors"}, name

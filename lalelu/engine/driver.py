@@ -27,6 +27,7 @@ class EngineRun:
         self.e2e_ns: list[int] = []
         self.reason: str | None = None
         self.started = 0.0
+        self.stopped: float | None = None
         self._cursor: TraceCursor | None = None
 
     def start(self) -> None:
@@ -40,7 +41,8 @@ class EngineRun:
 
     @property
     def elapsed_s(self) -> float:
-        return time.monotonic() - self.started
+        """Seconds played: until stop() was asked, or until now."""
+        return (self.stopped or time.monotonic()) - self.started
 
     @property
     def lost(self) -> int:
@@ -63,6 +65,7 @@ class EngineRun:
     def stop(self, reason: str = "stopped") -> list[Message]:
         """Stop the engine (keeping the first reason the run ended for), read the rest, and say what it said."""
         self.reason = self.reason or reason
+        self.stopped = self.stopped or time.monotonic()
         self.engine.stop()
         self._drain()
         return self.engine.messages()

@@ -156,7 +156,8 @@ def load_calibration(player_or_path: str | Path) -> Calibration:
     if not path.is_file():
         raise LaleluError(f"no calibration for player {str(player_or_path)!r} ({path}): run "
                           f"`lalelu calibrate --player {p.stem}` first, or leave out --player")
-    toml = TomlFile.load(path, invalid="broken calibration file", hint=f"; run `lalelu calibrate --player {p.stem}` again")
+    toml = TomlFile.load(path, invalid="broken calibration file",
+                         hint=f"; run `lalelu calibrate --player {p.stem}` again")
     data = toml.data
     fmt = data.get("format")
     if fmt != CALIBRATION_FORMAT:
