@@ -55,6 +55,10 @@ class EngineConfig:
     inference_core: int | None = 1
     fps: float = float(settings.DEFAULTS["fps"])
     size: tuple[int, int] = (640, 480)
+    # A camera's exposure (lalelu.sources.exposure); None: the camera's remembered setting, else a short one
+    exposure_ms: float | None = None
+    gain: float | None = None
+    auto_exposure: bool | None = None
     realtime: bool = True
     loop: bool | None = None  # None: the source's habit (the scripted drummer loops, files do not)
     rt_priority: int | None = DEFAULT_RT_PRIORITY  # None: do not ask for real-time scheduling
@@ -317,7 +321,8 @@ class Engine:
     def _drop(self, frame: Frame) -> None:
         """Count and trace a frame that will not be played; with self._cond held."""
         self.drops += 1
-        self._pending_drops.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, dropped=True))
+        self._pending_drops.append(TraceRecord(index=frame.index, t_capture=frame.t_capture,
+                                               t_kernel=frame.t_kernel, dropped=True))
 
     def _flush_pending_drops(self) -> None:
         """After the threads ended: trace what was dropped, including a frame left in the slot."""
@@ -381,7 +386,8 @@ class Engine:
             t_detect = now()
             if hits and sinks:
                 self._send(sinks, hits)
-            ring.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, t_infer_start=t_infer_start,
+            ring.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, t_kernel=frame.t_kernel,
+                                    t_infer_start=t_infer_start,
                                     t_infer_end=t_infer_end, t_detect=t_detect, t_sent=now(),
                                     keypoints=keypoints, hits=hits))
             self.frames_processed += 1
