@@ -70,6 +70,7 @@ class CameraSource(BaseSource):
         self.state: CameraState | None = None
         self.notes: list[str] = []
         self._stamps = KernelStampMapper()
+        self._manual_ms: float | None = None   # the last manual exposure set: where "auto off" goes back to
         self._cap = self._open()
         self._retry_at = 0.0   # monotonic s: the next attempt to reopen a lost camera, not before
         asked_fps = self.asked[0]
@@ -167,6 +168,7 @@ class CameraSource(BaseSource):
         elif plan.exposure_ms is not None:
             auto_brightness = self._measure() if plan.tune_gain else None   # what the camera's auto gave
             self.controls.set_manual(plan.exposure_ms)
+            self._manual_ms = plan.exposure_ms
             if plan.gain is not None:
                 self.controls.set_gain(plan.gain)
             elif plan.tune_gain:
@@ -210,10 +212,10 @@ class CameraSource(BaseSource):
         if auto:
             self.controls.set_auto()
         elif exposure_ms is not None or auto is False:
-            current = self.state.exposure_ms if self.state is not None else None
-            plan = plan_exposure(ExposureRequest(exposure_ms=exposure_ms or current), self.fps, limits)
+            plan = plan_exposure(ExposureRequest(exposure_ms=exposure_ms or self._manual_ms), self.fps, limits)
             if plan.exposure_ms is not None:
                 self.controls.set_manual(plan.exposure_ms)
+                self._manual_ms = plan.exposure_ms
         if gain is not None:
             self.controls.set_gain(gain)
         return self._read_state(limits)

@@ -25,6 +25,7 @@ from lalelu.sources.exposure import DARK, MAX_PERIOD_FRACTION, brightness
 HEAD = (Keypoint.NOSE, Keypoint.LEFT_EYE, Keypoint.RIGHT_EYE, Keypoint.LEFT_EAR, Keypoint.RIGHT_EAR)
 ANKLES = (Keypoint.LEFT_ANKLE, Keypoint.RIGHT_ANKLE)
 EDGE = 0.02               # a keypoint this close to the picture's edge (fraction of its size) is likely cut off
+HEAD_TOP = 0.05           # the face's keypoints lie below the top of the head: nearer the top edge, it is cut
 IN_FRAME_SHARE = 0.6      # the player counts as in frame when seen whole in this share of the sampled frames
 POSE_SAMPLES = 12         # frames kept for the pose check, spread over the check
 BRIGHT = 225.0            # mean luma above this: washed out
@@ -39,7 +40,8 @@ def missing_parts(keypoints: np.ndarray, size: tuple[int, int], min_score: float
 
     def seen(k: Keypoint) -> bool:
         x, y, score = keypoints[k]
-        return score >= min_score and EDGE * w <= x <= (1 - EDGE) * w and EDGE * h <= y <= (1 - EDGE) * h
+        top = HEAD_TOP if k in HEAD else EDGE
+        return score >= min_score and EDGE * w <= x <= (1 - EDGE) * w and top * h <= y <= (1 - EDGE) * h
 
     missing = [] if any(seen(k) for k in HEAD) else ["head"]
     return missing + [k.label.replace("_", " ") for k in ANKLES if not seen(k)]

@@ -251,7 +251,7 @@ def run_v4l2_ctl(device: str, *args: str, timeout: float = TIMEOUT_S) -> str:
         said = (done.stderr.strip() or done.stdout.strip()).splitlines()
         said_text = said[-1] if said else f"exit code {done.returncode}"
         if not Path(device).exists():
-            raise V4L2Error(f"{device} is gone (unplugged?): {said_text}")
+            raise V4L2Error(f"{device} is not there (unplugged?): {said_text}")
         if "Device or resource busy" in said_text:
             raise V4L2Error(f"{device} is busy: another program uses it ({said_text})")
         if "Permission denied" in said_text and "controls" not in said_text:
