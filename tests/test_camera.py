@@ -31,6 +31,7 @@ from lalelu.sources.exposure import (BRIGHTNESS_TOLERANCE, ExposureLimits, Expos
                                      brightness_target, default_exposure_ms, peak_speed_px_s, plan_exposure,
                                      tune_gain)
 from lalelu.sources.v4l2 import Mode, best_mode
+from tests.file_camera import ARDUCAM_LIMITS, StandInControls, arducam_file_camera
 
 DATA = Path(__file__).parent / "data" / "v4l2"
 DEVICES = sorted(Path("/dev").glob("video*"))
@@ -312,48 +313,6 @@ def test_brightness_and_blur():
 
 
 # --- the camera source: mode, exposure, remembered settings, stamps (a video file stands in for the device) -----
-
-class StandInControls:
-    """Exposure/gain controls where no device exists: records what the camera source set."""
-
-    def __init__(self, limits: ExposureLimits) -> None:
-        self._limits = limits
-        self.calls: list[tuple] = []
-        self.auto, self.exposure_ms, self.gain = True, None, None
-
-    def limits(self) -> ExposureLimits:
-        return self._limits
-
-    def set_auto(self) -> None:
-        self.calls.append(("auto",))
-        self.auto = True
-
-    def set_manual(self, exposure_ms: float) -> None:
-        self.calls.append(("manual", exposure_ms))
-        self.auto, self.exposure_ms = False, exposure_ms
-
-    def set_gain(self, gain: float) -> None:
-        self.calls.append(("gain", gain))
-        self.gain = gain
-
-    def read(self):
-        return self.auto, self.exposure_ms, self.gain
-
-
-ARDUCAM_LIMITS = ExposureLimits(exposure_ms=(1.0, 66.0), gain=(1, 16), auto=True)
-
-
-def arducam_file_camera(video: Path, **kwargs):
-    """A FileCamera that v4l2-ctl 'describes' as the recorded Arducam: its identity and modes."""
-    from tests.file_camera import FileCamera
-
-    class RecordedArducam(FileCamera):
-        def _probe(self, device):
-            return v4l2.Camera(index=7, path="/dev/video7", info=v4l2.parse_info(fixture("arducam_b0589_all_video0.txt")),
-                               modes=v4l2.parse_formats(fixture("arducam_b0589_list_formats_ext.txt")))
-
-    return RecordedArducam(video, **kwargs)
-
 
 def test_the_camera_plays_its_best_mode_with_a_short_exposure_and_tuned_gain(tmp_path):
     from tests.file_camera import write_mjpg_video

@@ -35,6 +35,8 @@ class CameraPanel(QGroupBox):
         self.state = None
         grid = QGridLayout(self)
         self.camera_list = QComboBox()
+        self.camera_list.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.camera_list.setMinimumContentsLength(16)   # long names are cut; the tooltip has the rest
         self.camera_refresh = QPushButton("Refresh")
         row = QWidget()
         row_layout = QHBoxLayout(row)

@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QProcess, Qt, QTimer
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from lalelu import config
 from lalelu.core.keypoints import Keypoint
@@ -104,7 +104,13 @@ class MainWindow(QMainWindow):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(status_box)
         side_layout.addWidget(self.controls, 1)
-        side.setFixedWidth(330)
+        # the column scrolls rather than squeezing the plots when the window is short
+        side_scroll = QScrollArea()
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setFixedWidth(345)
 
         self.numbers = QLabel()
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
@@ -116,7 +122,7 @@ class MainWindow(QMainWindow):
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.video, 1)
-        top_layout.addWidget(side)
+        top_layout.addWidget(side_scroll)
         bottom = QWidget()
         bottom_layout = QHBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -127,6 +133,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([530, 250])   # the picture first; the control column scrolls if it needs more
         self.setCentralWidget(splitter)
         self.resize(1240, 780)
         if self.settings.geometry:
