@@ -130,6 +130,9 @@ def test_cameras_listing_text():
     assert "YUYV 3840x2160: 15 fps" in text and "controls: exposure, gain" in text
     assert json.loads(json.dumps(camera.to_json()))["best"] == {"fourcc": "MJPG", "width": 640, "height": 480,
                                                                 "fps": 60.0}
+    metadata = v4l2.Camera(index=1, path="/dev/video1", info=v4l2.parse_info(fixture("arducam_b0589_all_video1.txt")))
+    text = v4l2.format_cameras([camera, metadata])
+    assert "camera:1  /dev/video1  Arducam B0589 4K HDR" in text and "carries no video" in text
 
 
 # --- error paths with the real v4l2-ctl and OpenCV ----------------------------------------------------------
@@ -587,3 +590,12 @@ def test_a_real_camera_plays_with_driver_stamps_and_a_short_exposure():
             assert camera.adjust(exposure_ms=3.0).exposure_ms == pytest.approx(3.0, abs=0.1)
     finally:
         camera.close()
+
+
+def test_the_camera_benchmark_prints_its_figures():
+    done = run_cli("bench", "camera", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["capture"]["frames"] > 100 and figures["capture"]["stamp_us"] > 0
+    peak = figures["blur"]["peak_wrist_px_s"]
+    assert peak > 100 and figures["blur"]["blur_px"]["5"] == pytest.approx(peak * 0.005, abs=0.1)

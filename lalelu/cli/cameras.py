@@ -32,13 +32,14 @@ def run(args: argparse.Namespace) -> int:
         return check(args)
     from lalelu.sources.v4l2 import device_paths, format_cameras, list_cameras
 
-    cameras = list_cameras()
+    devices = list_cameras(capture_only=False)
+    cameras = [c for c in devices if c.info.capture]
     if args.json:
-        print(json.dumps([c.to_json() for c in cameras], indent=2))
-    elif cameras:
-        print(format_cameras(cameras))
-    else:
-        found = "" if not device_paths() else " (only nodes that carry no video)"
+        print(json.dumps([c.to_json() | {"capture": c.info.capture} for c in devices], indent=2))
+    elif devices:
+        print(format_cameras(devices))
+    if not cameras and not args.json:
+        found = "" if not device_paths() else " (only nodes that carry no video, or unreadable ones)"
         print(f"no V4L2 camera found{found}: connect a webcam; meanwhile lalelu plays the scripted drummer")
     return 0 if cameras else 1
 

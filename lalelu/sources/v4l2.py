@@ -283,15 +283,16 @@ def device_paths(dev_dir: str | Path = "/dev") -> list[Path]:
     return sorted(found, key=lambda p: int(p.name[5:]))
 
 
-def list_cameras(dev_dir: str | Path = "/dev") -> list[Camera]:
-    """Every video capture device (metadata-only nodes left out), with what could not be read in `problem`.
-    V4L2Error when v4l2-ctl is missing and there are devices to ask about."""
+def list_cameras(dev_dir: str | Path = "/dev", capture_only: bool = True) -> list[Camera]:
+    """Every video capture device, with what could not be read in `problem`; with capture_only=False also the
+    nodes that carry no video (a UVC camera's metadata node). V4L2Error when v4l2-ctl is missing and there are
+    devices to ask about."""
     paths = device_paths(dev_dir)
     if not paths:
         return []
     v4l2_ctl_path()
     cameras = [describe(p) for p in paths]
-    return [c for c in cameras if c.info.capture or c.problem]
+    return [c for c in cameras if c.info.capture or c.problem or not capture_only]
 
 
 def format_cameras(cameras: list[Camera]) -> str:
@@ -303,6 +304,9 @@ def format_cameras(cameras: list[Camera]) -> str:
                      f"{camera.info.bus or '?'}{serial})")
         if camera.problem:
             lines.append(f"    problem: {camera.problem}")
+        elif not camera.info.capture:
+            lines.append("    carries no video (a camera's metadata node): not a source to play")
+            continue
         best = camera.best
         grouped: dict[tuple[str, int, int], list[float]] = {}
         for mode in camera.modes:
