@@ -6,6 +6,7 @@ described as a recorded real camera, with a stand-in for its exposure controls."
 from __future__ import annotations
 
 import os
+import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
 
@@ -19,10 +20,19 @@ from lalelu.engine import Engine, EngineConfig  # noqa: E402
 from lalelu.sources.v4l2 import V4L2Error  # noqa: E402
 from lalelu.ui.settings import load_settings  # noqa: E402
 from lalelu.ui.window import MainWindow  # noqa: E402
-from tests.file_camera import (ARDUCAM_LIMITS, StandInControls, arducam_file_camera, recorded_arducam,  # noqa: E402
+from tests.file_camera import (ARDUCAM_LIMITS, RecordedArducam, StandInControls, recorded_arducam,  # noqa: E402
                                write_mjpg_video)
 
 IDENTITY = "Arducam B0589 4K HDR|Arducam_20250812_0001"
+
+
+class PacedArducam(RecordedArducam):
+    """The recorded camera at its frame rate (a file is read as fast as it decodes; a camera is not), so that
+    the video lasts the test and the camera is not 'unplugged' and set up again meanwhile."""
+
+    def read(self):
+        time.sleep(1 / 30)
+        return super().read()
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +76,7 @@ def test_sliders_reach_the_playing_camera_and_are_remembered_for_it(qtbot, tmp_p
     controls = StandInControls(ARDUCAM_LIMITS)
 
     def factory(settings):
-        camera = arducam_file_camera(video, controls=controls)
+        camera = PacedArducam(video, controls=controls)
         return Engine(EngineConfig(midi_port=None, fps=30.0), source=camera, estimator=movenet)
 
     settings = load_settings()
