@@ -54,7 +54,7 @@ def summarize_ns(values_ns: np.ndarray) -> dict[str, float | int | None]:
 # The camera's side, where the driver stamped its buffers (TraceRecord.t_kernel): shown only when a trace has them.
 CAMERA_STAGES: tuple[tuple[str, str], ...] = (
     ("delivery", "camera: driver stamp -> frame ready (USB, driver, queue)"),
-    ("from light", "driver stamp -> MIDI sent"),
+    ("from stamp", "driver stamp -> MIDI sent"),
     ("cam interval", "the driver's own frame-to-frame interval"),
 )
 
@@ -75,7 +75,7 @@ def camera_stats(records: list[TraceRecord]) -> dict[str, Any] | None:
         "frames": len(stamped),
         "fraction": len(stamped) / len(records),
         "delivery": summarize_ns(delivery),
-        "from light": summarize_ns(np.array([r.t_sent - r.t_kernel for r in played], np.int64)),
+        "from stamp": summarize_ns(np.array([r.t_sent - r.t_kernel for r in played], np.int64)),
         "cam interval": summarize_ns(intervals) | {
             "mean": float(intervals.mean() / 1e6) if len(intervals) else None},
     }
