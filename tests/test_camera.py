@@ -622,3 +622,34 @@ def test_parsers_take_any_text_without_failing():
 def test_bad_numbers_for_the_check_are_refused(args):
     done = run_cli("cameras", "--check", "synthetic", *args)
     assert done.returncode == 2 and done.stderr.startswith(f"lalelu: {args[0]}"), done.stderr
+
+
+@needs_v4l2_ctl
+def test_v4l2_ctl_asked_from_a_real_time_thread_runs_at_normal_priority():
+    """The capture thread (real-time) asks v4l2-ctl about a replugged camera: the child must not inherit it."""
+    import threading
+
+    seen = {}
+
+    def realtime_thread():
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+        except PermissionError:
+            seen["skip"] = True
+            return
+        seen["problem"] = v4l2.describe("/dev/video63").problem
+        command = v4l2.v4l2_ctl_command("/dev/video0", "--all")
+        seen["command"] = command
+        probe = [*command[:command.index(shutil.which("v4l2-ctl"))], "sh", "-c", "chrt -p $$"]
+        seen["policy"] = subprocess.run(probe, capture_output=True, text=True).stdout
+
+    assert Path(v4l2.v4l2_ctl_command("/dev/video0")[0]).name == "v4l2-ctl"    # from a normal thread: as is
+
+    thread = threading.Thread(target=realtime_thread)
+    thread.start()
+    thread.join()
+    if seen.get("skip"):
+        pytest.skip("this user may not use real-time scheduling")
+    assert "/dev/video63 is not there" in seen["problem"]     # the call went through chrt and v4l2-ctl
+    assert Path(seen["command"][0]).name == "chrt"
+    assert "SCHED_OTHER" in seen["policy"], seen["policy"]      # what that prefix gives a child

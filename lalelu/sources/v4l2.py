@@ -14,6 +14,7 @@ timestamp.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -239,9 +240,18 @@ def v4l2_ctl_path() -> str:
     return path
 
 
+def v4l2_ctl_command(device: str, *args: str) -> list[str]:
+    command = [v4l2_ctl_path(), "-d", str(device), *args]
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) != os.SCHED_OTHER and shutil.which("chrt"):
+        # asked from a real-time thread (the capture thread finding a replugged camera): the child would inherit
+        # its real-time priority; it gets the normal one
+        command = [shutil.which("chrt"), "--other", "0", *command]
+    return command
+
+
 def run_v4l2_ctl(device: str, *args: str, timeout: float = TIMEOUT_S) -> str:
     """v4l2-ctl's output for `device`; V4L2Error saying what went wrong (missing, busy, gone, not a camera)."""
-    command = [v4l2_ctl_path(), "-d", str(device), *args]
+    command = v4l2_ctl_command(device, *args)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, errors="replace")
     except subprocess.TimeoutExpired:
