@@ -74,7 +74,7 @@ class CameraSource(BaseSource):
         self._cap = self._open()
         self._retry_at = 0.0   # monotonic s: the next attempt to reopen a lost camera, not before
         asked_fps = self.asked[0]
-        problems = [n for n in self.notes]
+        problems = list(self.notes)
         if self.fps < asked_fps - 0.5:
             problems.insert(0, f"camera {index} grants {self.fps:g} fps, below the {asked_fps:g} asked: fewer "
                                "frames means later hits; try a smaller size or more light")
