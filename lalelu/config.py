@@ -122,27 +122,62 @@ def settings_path() -> Path:
     return Path(given) if given else _xdg("XDG_CONFIG_HOME", ".config") / "lalelu.ini"
 
 
-def load_user_settings() -> dict[str, str]:
-    """The saved settings (empty on a first run, or when the file cannot be read: they are only a memory)."""
+def _read_settings_file() -> configparser.ConfigParser:
+    """The whole settings file (empty when missing or unreadable: the settings are only a memory)."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(settings_path(), encoding="utf-8")
     except (configparser.Error, OSError, UnicodeDecodeError):
-        return {}
-    if not parser.has_section(SETTINGS_SECTION):
-        return {}
-    return {key: value.strip('"') for key, value in parser.items(SETTINGS_SECTION)}
+        return configparser.ConfigParser(interpolation=None)
+    return parser
 
 
-def save_user_settings(values: dict[str, str]) -> Path:
-    """Merge `values` into the settings file (written whole, then renamed over the old one); returns its path."""
+def _write_settings_file(parser: configparser.ConfigParser) -> Path:
+    """Written whole, then renamed over the old file."""
     path = settings_path()
-    merged = {**load_user_settings(), **{k: str(v) for k, v in values.items()}}
-    parser = configparser.ConfigParser(interpolation=None)
-    parser[SETTINGS_SECTION] = merged
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         parser.write(f)
     tmp.replace(path)
     return path
+
+
+def _section(name: str) -> dict[str, str]:
+    parser = _read_settings_file()
+    if not parser.has_section(name):
+        return {}
+    return {key: value.strip('"') for key, value in parser.items(name)}
+
+
+def _merge(name: str, values: dict[str, object]) -> Path:
+    parser = _read_settings_file()
+    merged = {**(dict(parser.items(name)) if parser.has_section(name) else {}),
+              **{k: str(v) for k, v in values.items()}}
+    parser[name] = merged     # the other sections (each camera's) are kept
+    return _write_settings_file(parser)
+
+
+def load_user_settings() -> dict[str, str]:
+    """The saved settings (empty on a first run, or when the file cannot be read: they are only a memory)."""
+    return _section(SETTINGS_SECTION)
+
+
+def save_user_settings(values: dict[str, str]) -> Path:
+    """Merge `values` into the settings file; returns its path."""
+    return _merge(SETTINGS_SECTION, values)
+
+
+# Each camera's settings (exposure, gain) live in a section of their own, named by the camera's name and serial
+# (lalelu.sources.v4l2.Camera.identity), never by its index: /dev/video numbers change with the plugging order.
+def _camera_section(identity: str) -> str:
+    return "camera " + identity.replace("\n", " ").replace("]", ")")
+
+
+def load_camera_settings(identity: str) -> dict[str, str]:
+    return _section(_camera_section(identity)) if identity else {}
+
+
+def save_camera_settings(identity: str, values: dict[str, str]) -> Path | None:
+    """Merge `values` into this camera's settings; None (nothing written) for a camera without identity."""
+    return _merge(_camera_section(identity), values) if identity else None

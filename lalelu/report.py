@@ -51,6 +51,36 @@ def summarize_ns(values_ns: np.ndarray) -> dict[str, float | int | None]:
             "max": float(ms.max()), "std": float(ms.std())}
 
 
+# The camera's side, where the driver stamped its buffers (TraceRecord.t_kernel): shown only when a trace has them.
+CAMERA_STAGES: tuple[tuple[str, str], ...] = (
+    ("delivery", "camera: driver stamp -> frame ready (USB, driver, queue)"),
+    ("from stamp", "driver stamp -> MIDI sent"),
+    ("cam interval", "the driver's own frame-to-frame interval"),
+)
+
+
+def camera_stats(records: list[TraceRecord]) -> dict[str, Any] | None:
+    """The camera's delivery latency and its own frame pacing, from the records that carry a driver stamp;
+    None when none does (another source, or a driver whose stamps fit no clock)."""
+    stamped = sorted((r for r in records if r.t_kernel), key=lambda r: r.index)
+    if not stamped:
+        return None
+    index = np.array([r.index for r in stamped], np.int64)
+    kernel = np.array([r.t_kernel for r in stamped], np.int64)
+    delivery = np.array([r.t_capture for r in stamped], np.int64) - kernel
+    played = [r for r in stamped if r.played]
+    follows = np.diff(index) == 1   # intervals only between frames that followed each other
+    intervals = np.diff(kernel)[follows]
+    return {
+        "frames": len(stamped),
+        "fraction": len(stamped) / len(records),
+        "delivery": summarize_ns(delivery),
+        "from stamp": summarize_ns(np.array([r.t_sent - r.t_kernel for r in played], np.int64)),
+        "cam interval": summarize_ns(intervals) | {
+            "mean": float(intervals.mean() / 1e6) if len(intervals) else None},
+    }
+
+
 def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
     """Everything `lalelu report` prints, as numbers."""
     stages = {name: summarize_ns(v) for name, v in stage_ns(records).items()}
@@ -68,6 +98,7 @@ def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
         "stages": stages,
         "frame_interval": summarize_ns(intervals) | {
             "mean": float(intervals.mean() / 1e6) if len(intervals) else None},
+        "camera": camera_stats(records),
     }
 
 
@@ -100,6 +131,14 @@ def format_report(stats: dict[str, Any], header: dict[str, Any] | None = None) -
         lines.append(row(name, stats["stages"][name], what))
     fi = stats["frame_interval"]
     lines.append(row("interval", fi, f"frame-to-frame capture interval (mean {fmt_ms(fi['mean'])})"))
+    camera = stats.get("camera")
+    if camera:
+        for name, what in CAMERA_STAGES:
+            if name == "cam interval":
+                what += f" (mean {fmt_ms(camera[name]['mean'])})"
+            lines.append(row(name, camera[name], what))
+        if camera["fraction"] < 0.999:
+            lines.append(f"(driver stamps on {camera['frames']} of {stats['frames']} frames)")
     lines.append("jitter = standard deviation")
     return "\n".join(lines)
 

@@ -29,6 +29,7 @@ TRACE_FORMAT = 1
 class TraceRecord:
     index: int
     t_capture: int
+    t_kernel: int = 0    # the camera driver's capture stamp on the same clock (0 = unknown, or not a camera)
     t_infer_start: int = 0
     t_infer_end: int = 0
     t_detect: int = 0
@@ -57,6 +58,8 @@ class TraceRecord:
             "sent": self.t_sent,
             "drop": self.dropped,
         }
+        if self.t_kernel:
+            out["kern"] = self.t_kernel
         if self.keypoints is not None:
             out["kp"] = np.round(np.asarray(self.keypoints, dtype=np.float64), 2).tolist()
         if self.hits:
@@ -69,6 +72,7 @@ class TraceRecord:
         return cls(
             index=int(obj["i"]),
             t_capture=int(obj["cap"]),
+            t_kernel=int(obj.get("kern", 0)),
             t_infer_start=int(obj.get("inf0", 0)),
             t_infer_end=int(obj.get("inf1", 0)),
             t_detect=int(obj.get("det", 0)),

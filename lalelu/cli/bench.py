@@ -1,4 +1,4 @@
-"""`lalelu bench inference | pipeline | gestures`: the benchmarks, each printing figures (BENCHMARKS.md keeps
+"""`lalelu bench inference | pipeline | gestures | camera`: the benchmarks, each printing figures (BENCHMARKS.md keeps
 the latest)."""
 
 from __future__ import annotations
@@ -53,6 +53,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also fit the exact stroke template to each hand stroke (an oracle) and print its timing "
                         "error beside the detector's: the floor that noise sets")
     p.set_defaults(func=run_gestures)
+
+    p = bench.add_parser("camera", help="the camera's per-frame cost and the blur of each exposure",
+                         description="The capture path with the driver's stamp (a video file stands in for the "
+                                     "webcam), the brightness measure, and how far the scripted drummer's "
+                                     "fastest wrist smears at each exposure.")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(func=run_camera)
+
+
+def run_camera(args: argparse.Namespace) -> int:
+    from lalelu.sources.bench_camera import bench_camera_main
+
+    return bench_camera_main(args.json)
 
 
 def run_inference(args: argparse.Namespace) -> int:

@@ -15,9 +15,10 @@ from lalelu.gestures.kit import THRESHOLD_RANGES, Kit, load_kit
 from lalelu.midi import BACKENDS as MIDI_BACKENDS
 from lalelu.pose.backends import BACKENDS
 from lalelu.sources import choose_source
+from lalelu.sources.exposure import ExposureRequest
 
 ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "midi_port", "midi_backend", "cores",
-                  "fps")
+                  "fps", "exposure_ms", "gain", "auto_exposure")
 POSE_OPTIONS = ("model", "backend", "threads")
 
 
@@ -41,6 +42,13 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
                            "'none' to not pin"),
         "fps": dict(type=float, help=f"frame rate asked of the camera, or played by the scripted drummer "
                                      f"(default {d['fps']:g})"),
+        "exposure_ms": dict(type=float, metavar="MS",
+                            help="a camera's exposure time in ms (default: what was last set for this camera, "
+                                 "else 5 ms or half the frame period, with the gain raised to keep it bright)"),
+        "gain": dict(type=float, help="a camera's gain, in its own units (`lalelu cameras` lists the range; "
+                                      "default: tuned to keep the picture as bright as auto exposure would)"),
+        "auto_exposure": dict(action="store_const", const=True,
+                              help="leave a camera's exposure to the camera (its frame rate held)"),
     }
     for name in include:
         parser.add_argument(f"--{name.replace('_', '-')}", **declared[name])
@@ -81,7 +89,10 @@ def engine_config(args: argparse.Namespace, **fixed) -> tuple[EngineConfig, str]
     values = {name: resolved(args, name) for name in ("model", "backend", "threads", "kit", "midi_port",
                                                       "midi_backend", "fps")}
     player = resolved(args, "player") or None
+    exposure = ExposureRequest(getattr(args, "exposure_ms", None), getattr(args, "gain", None),
+                               getattr(args, "auto_exposure", None)).validated()
     return EngineConfig(source=source, player=player, capture_core=capture_core, inference_core=inference_core,
+                        exposure_ms=exposure.exposure_ms, gain=exposure.gain, auto_exposure=exposure.auto,
                         **values, **fixed), note
 
 

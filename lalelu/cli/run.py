@@ -8,6 +8,7 @@ import argparse
 from lalelu.cli.options import add_engine_options, engine_config, parse_cores, resolved
 from lalelu.errors import LaleluError
 from lalelu.play import play_headless
+from lalelu.sources.exposure import ExposureRequest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,6 +44,9 @@ def open_window(args: argparse.Namespace, options=None) -> int:
     choices = {name: getattr(args, name, None) for name in ("source", "model", "backend", "kit", "player",
                                                             "midi_port")}
     overrides = {name: resolved(args, name) for name in ("threads", "midi_backend", "fps")}
+    exposure = ExposureRequest(getattr(args, "exposure_ms", None), getattr(args, "gain", None),
+                               getattr(args, "auto_exposure", None)).validated()
+    overrides.update(exposure_ms=exposure.exposure_ms, gain=exposure.gain, auto_exposure=exposure.auto)
     if getattr(args, "cores", None):
         overrides["capture_core"], overrides["inference_core"] = parse_cores(args.cores)
     return run_app(choices, options or AppOptions(), **overrides)

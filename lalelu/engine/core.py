@@ -27,7 +27,7 @@ from lalelu.core.messages import Message
 from lalelu.core.protocols import Detector, NoteSink, PoseEstimator, Source
 from lalelu.engine.parts import build_parts, close_parts
 from lalelu.engine.scheduling import DEFAULT_RT_PRIORITY, ThrottlingGuard, make_realtime, off_core, pin_thread
-from lalelu.errors import SourceInterrupted
+from lalelu.errors import LaleluError, SourceInterrupted
 from lalelu.gestures.kit import Kit
 from lalelu.midi import MidiOut
 from lalelu.report import summarize_ns
@@ -55,6 +55,10 @@ class EngineConfig:
     inference_core: int | None = 1
     fps: float = float(settings.DEFAULTS["fps"])
     size: tuple[int, int] = (640, 480)
+    # A camera's exposure (lalelu.sources.exposure); None: the camera's remembered setting, else a short one
+    exposure_ms: float | None = None
+    gain: float | None = None
+    auto_exposure: bool | None = None
     realtime: bool = True
     loop: bool | None = None  # None: the source's habit (the scripted drummer loops, files do not)
     rt_priority: int | None = DEFAULT_RT_PRIORITY  # None: do not ask for real-time scheduling
@@ -90,6 +94,7 @@ class EngineStats:
     model: str = ""
     backend: str = ""
     recording: str | None = None    # the trace file being written
+    camera: object = None           # a camera's exposure and gain now (lalelu.sources.camera_controls.CameraState)
 
     def cores_text(self) -> str:
         """Where the two threads run, and at which priority, in words."""
@@ -317,7 +322,8 @@ class Engine:
     def _drop(self, frame: Frame) -> None:
         """Count and trace a frame that will not be played; with self._cond held."""
         self.drops += 1
-        self._pending_drops.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, dropped=True))
+        self._pending_drops.append(TraceRecord(index=frame.index, t_capture=frame.t_capture,
+                                               t_kernel=frame.t_kernel, dropped=True))
 
     def _flush_pending_drops(self) -> None:
         """After the threads ended: trace what was dropped, including a frame left in the slot."""
@@ -381,7 +387,8 @@ class Engine:
             t_detect = now()
             if hits and sinks:
                 self._send(sinks, hits)
-            ring.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, t_infer_start=t_infer_start,
+            ring.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, t_kernel=frame.t_kernel,
+                                    t_infer_start=t_infer_start,
                                     t_infer_end=t_infer_end, t_detect=t_detect, t_sent=now(),
                                     keypoints=keypoints, hits=hits))
             self.frames_processed += 1
@@ -452,7 +459,22 @@ class Engine:
             midi="off" if midi is None else midi.status, midi_connected=midi is not None and midi.connected,
             source=self.source.description if self.source is not None else self.config.source,
             model=self.estimator.name if self.estimator is not None else self.config.model,
-            backend=self.config.backend, recording=self.recording_path)
+            backend=self.config.backend, recording=self.recording_path, camera=self._camera_state())
+
+    # ---- a camera's exposure (the window's sliders) ---------------------------------------------
+
+    def _camera_state(self):
+        state = getattr(self.source, "camera_state", None)
+        return state() if state is not None else None
+
+    def adjust_camera(self, exposure_ms: float | None = None, gain: float | None = None,
+                      auto: bool | None = None):
+        """Change the source camera's exposure while playing; returns its CameraState. Off the hot path: a
+        control change goes to the driver, the capture thread goes on reading frames."""
+        adjust = getattr(self.source, "adjust", None)
+        if adjust is None:
+            raise LaleluError("this source has no exposure to adjust: only a camera has")
+        return adjust(exposure_ms=exposure_ms, gain=gain, auto=auto)
 
     # ---- trace recording ----------------------------------------------------------------------
 

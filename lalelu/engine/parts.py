@@ -14,6 +14,7 @@ from lalelu.gestures.kit import Kit, load_kit
 from lalelu.midi import DEFAULT_PORT, MidiOut
 from lalelu.pose import load_estimator
 from lalelu.sources import open_source
+from lalelu.sources.exposure import ExposureRequest
 
 
 @dataclass
@@ -37,7 +38,8 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
                 estimator = load_estimator(model=config.model, backend=config.backend, threads=config.threads)
         if source is None:
             source = open_source(config.source, fps=config.fps, realtime=config.realtime, loop=config.loop,
-                                 size=config.size, kit=kit)
+                                 size=config.size, kit=kit,
+                                 exposure=ExposureRequest(config.exposure_ms, config.gain, config.auto_exposure))
             owned.append(source)
         if detector is None:
             calibration = load_calibration(config.player) if config.player else None

@@ -39,6 +39,10 @@ class EngineView(Protocol):
 
     def start_recording(self, path) -> None: ...
 
+    def adjust_camera(self, exposure_ms: float | None = None, gain: float | None = None,
+                      auto: bool | None = None):
+        """A camera's exposure, gain or auto exposure, changed while playing; returns its CameraState."""
+
     def stop_recording(self) -> None: ...
 
     @property

@@ -15,6 +15,7 @@ from lalelu.core.protocols import Source
 from lalelu.errors import LaleluError
 from lalelu.gestures.kit import Kit
 from lalelu.sources.camera import CameraSource, camera_available
+from lalelu.sources.exposure import ExposureRequest
 from lalelu.sources.script import DrumScript
 from lalelu.sources.synthetic import SyntheticDrummer
 from lalelu.sources.video import VideoFileSource
@@ -34,15 +35,17 @@ def _synthetic_options(text: str) -> dict[str, str]:
 
 
 def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool | None = None,
-                size: tuple[int, int] = (640, 480), kit: Kit | None = None) -> Source:
-    """A source by name. loop=None: the source's own habit (the scripted drummer loops, files do not)."""
+                size: tuple[int, int] = (640, 480), kit: Kit | None = None,
+                exposure: ExposureRequest | None = None) -> Source:
+    """A source by name. loop=None: the source's own habit (the scripted drummer loops, files do not).
+    `exposure` is for a camera (the others have none to set)."""
     kind, _, rest = name.partition(":")
     if kind == "camera":
         try:
             index = int(rest or 0)
         except ValueError:
             raise LaleluError(f"camera source {name!r}: the index must be a number, e.g. camera:0") from None
-        return CameraSource(index, fps=fps, size=size)
+        return CameraSource(index, fps=fps, size=size, exposure=exposure)
     if kind == "file":
         if not rest:
             raise LaleluError("file source needs a path: --source file:PATH")

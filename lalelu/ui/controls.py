@@ -1,4 +1,5 @@
-"""The control column: source, model and backend, MIDI port, kit and player, start/stop, trace, calibration."""
+"""The control column: source, model and backend, MIDI port, kit and player, start/stop, the camera (its
+exposure and the camera check), trace, calibration."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from lalelu.gestures.kit import available_kits as kit_names
 from lalelu.midi import DEFAULT_PORT, list_all_ports
 from lalelu.pose.backends import BACKENDS
 from lalelu.pose.models import MODEL_SPECS
+from lalelu.ui.camera_panel import CameraPanel
 from lalelu.ui.settings import UiSettings
 
 SOURCE_KINDS = (("Scripted drummer", "synthetic"), ("Camera", "camera"), ("Video file", "file"))
@@ -115,6 +117,11 @@ class ControlPanel(QWidget):
         form.addRow(buttons)
         layout.addWidget(play)
 
+        self.camera = CameraPanel()
+        self.camera.camera_chosen.connect(lambda index: self.set_source_spec(f"camera:{index}"))
+        self.camera_index.valueChanged.connect(self.camera.select_index)
+        layout.addWidget(self.camera)
+
         trace = QGroupBox("Trace")
         trace_layout = QVBoxLayout(trace)
         self.record_button = QPushButton("Record trace")
@@ -187,6 +194,7 @@ class ControlPanel(QWidget):
         for widget in (self.source_kind, self.source_detail, self.model, self.backend, self.midi_port,
                        self.midi_refresh, self.kit, self.player):
             widget.setEnabled(not running)
+        self.camera.set_running(running)
         if not running and self.record_button.isChecked():
             self.record_button.blockSignals(True)
             self.record_button.setChecked(False)

@@ -4,7 +4,7 @@ In one Python process the window's drawing (Qt, pyqtgraph) would share the GIL w
 time the inference thread wanted the GIL back it could wait on a redraw. So the window runs the Engine in a
 child process: the child mirrors its trace records to the window through a pipe and puts the newest frame in
 shared memory (a seqlock: the writer never waits, a reader that raced a write keeps its last picture).
-Commands (record, stop recording, stop) go the other way on a second pipe.
+Commands (record, stop recording, a camera's exposure, stop) go the other way on a second pipe.
 """
 
 from __future__ import annotations
@@ -122,7 +122,9 @@ def _child_main(config: EngineConfig, commands, data, shm_name: str) -> None:
                     path = engine.recording_path
                     engine.stop_recording()
                     commands.send((serial, "ok", path))
-            except OSError as exc:
+                elif command == "camera":
+                    commands.send((serial, "ok", engine.adjust_camera(**args[0])))
+            except (OSError, LaleluError) as exc:
                 commands.send((serial, "error", str(exc)))
     finally:
         stop.set()
@@ -316,3 +318,9 @@ class EngineProcess:
         if self._proc is not None and self._alive:
             self._ask("stop_record")
         self.recording_path = None
+
+    # --- a camera's exposure (the window's sliders) -----------------------------------------------------
+    def adjust_camera(self, exposure_ms: float | None = None, gain: float | None = None,
+                      auto: bool | None = None):
+        """As Engine.adjust_camera, in the engine's process; OSError with the reason when it cannot."""
+        return self._ask("camera", {"exposure_ms": exposure_ms, "gain": gain, "auto": auto})

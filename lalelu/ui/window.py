@@ -6,20 +6,28 @@ and its newest image; when the window is slow it simply skips.
 
 from __future__ import annotations
 
+import collections
+import json
 import os
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtWidgets import (QFileDialog, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QSplitter, QVBoxLayout,
-                               QWidget)
+import numpy as np
+from PySide6.QtCore import QByteArray, QProcess, Qt, QTimer
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGroupBox, QHBoxLayout, QLabel, QMainWindow, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
+from lalelu import config
+from lalelu.core.keypoints import Keypoint
 from lalelu.core.messages import Level
 from lalelu.engine import EngineConfig, EngineStats, keep_off_core
 from lalelu.engine.view import EngineView
+from lalelu.errors import LaleluError
 from lalelu.report import fmt_ms
+from lalelu.sources.exposure import ExposureRequest, blur_px, brightness, peak_speed_px_s
 from lalelu.ui.calibration_dialog import CalibrationDialog
 from lalelu.ui.controls import ControlPanel, available_players
 from lalelu.ui.engine_process import EngineProcess
@@ -32,6 +40,8 @@ MAX_UI_FPS = 60.0
 PLOT_FPS = 10.0                    # the plots scroll smoothly enough at this rate, at a fraction of the cost
 STATUS_EVERY_NS = 250_000_000      # status and numbers: 4 times a second is plenty to read
 KEYPOINT_MEMORY = 64               # frames of keypoints kept to match the displayed image
+WRIST_MEMORY = 200                 # wrist observations kept for the blur indicator (about a second or two)
+CHECK_SECONDS = 5.0                # the camera check plays this long
 
 
 def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
@@ -61,12 +71,18 @@ class MainWindow(QMainWindow):
         self._next_status_ns = 0
         self._captured_at: tuple[float, int] | None = None
         self._delivered: float | None = None
+        self._wrists: collections.deque = collections.deque(maxlen=WRIST_MEMORY)   # (t_capture, 2 x (x, y, score))
+        self._last_image = None
+        self._check: QProcess | None = None
+        self.check_seconds = CHECK_SECONDS
+        self.last_check: dict | None = None   # the last camera check's result (JSON), or {"error": ...}
         self.redraws = 0
 
         self.video = VideoView()
         self.plots = LivePlots()
         self.controls = ControlPanel()
         self.controls.refresh_midi_ports()
+        self.controls.camera.refresh_cameras()
         self.controls.apply_settings(self.settings)
 
         status_box = QGroupBox("Status")
@@ -88,7 +104,13 @@ class MainWindow(QMainWindow):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.addWidget(status_box)
         side_layout.addWidget(self.controls, 1)
-        side.setFixedWidth(330)
+        # the column scrolls rather than squeezing the plots when the window is short
+        side_scroll = QScrollArea()
+        side_scroll.setWidget(side)
+        side_scroll.setWidgetResizable(True)
+        side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side_scroll.setFixedWidth(345)
 
         self.numbers = QLabel()
         self.numbers.setTextFormat(Qt.TextFormat.RichText)
@@ -100,7 +122,7 @@ class MainWindow(QMainWindow):
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addWidget(self.video, 1)
-        top_layout.addWidget(side)
+        top_layout.addWidget(side_scroll)
         bottom = QWidget()
         bottom_layout = QHBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
@@ -111,6 +133,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(bottom)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([530, 250])   # the picture first; the control column scrolls if it needs more
         self.setCentralWidget(splitter)
         self.resize(1240, 780)
         if self.settings.geometry:
@@ -121,6 +144,8 @@ class MainWindow(QMainWindow):
         self.controls.record_toggled.connect(self.set_recording)
         self.controls.open_trace_requested.connect(self._choose_trace)
         self.controls.calibrate_requested.connect(self.open_calibration)
+        self.controls.camera.adjust_requested.connect(self.adjust_camera)
+        self.controls.camera.check_requested.connect(self.check_camera)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -182,6 +207,8 @@ class MainWindow(QMainWindow):
         self._keypoints.clear()
         self._last_keypoints = None
         self._last_image_index = None
+        self._wrists.clear()
+        self._last_image = None
         self.plots.reset()
 
     # --- the timer: snapshots from the engine -------------------------------------------------
@@ -195,6 +222,7 @@ class MainWindow(QMainWindow):
             if rec.keypoints is not None:
                 self._keypoints[rec.index] = rec.keypoints
                 self._last_keypoints = rec.keypoints
+                self._wrists.append((rec.t_capture, rec.keypoints[[Keypoint.LEFT_WRIST, Keypoint.RIGHT_WRIST]]))
             for hit in rec.hits:
                 self.video.flash(hit.drum, now)
         while len(self._keypoints) > KEYPOINT_MEMORY:
@@ -204,6 +232,7 @@ class MainWindow(QMainWindow):
         if latest is not None and latest[0] != self._last_image_index:
             index, image = latest
             self._last_image_index = index
+            self._last_image = image
             # The image may be a frame or two newer than the last pose: show the pose of that frame if known.
             self.video.set_frame(image, self._keypoints.get(index, self._last_keypoints))
         else:
@@ -226,6 +255,7 @@ class MainWindow(QMainWindow):
             self.controls.record_label.setText(f"recording to <b>{recording}</b> ({size / 1e6:.1f} MB)")
         self._show_status(stats)
         self._show_numbers(stats)
+        self._show_camera(stats)
         for message in engine.messages():
             if message.level is Level.ERROR:
                 self.show_error(str(message))
@@ -275,6 +305,85 @@ class MainWindow(QMainWindow):
             f"<tr><td>p50</td><td align=right><b>{fmt_ms(live['e2e_p50_ms'], 1)}</b> ms</td></tr>"
             f"<tr><td>p99</td><td align=right><b>{fmt_ms(live['e2e_p99_ms'], 1)}</b> ms</td></tr>"
             f"</table><small>end to end,<br>{live['over']}</small>")
+
+    # --- the camera: exposure, the brightness and blur indicator, the check ----------------------------
+    def wrist_speed_px_s(self) -> float | None:
+        """The fastest either wrist moved over the last second or two of played frames (px/s)."""
+        if len(self._wrists) < 2:
+            return None
+        times = np.array([t for t, _ in self._wrists], np.int64)
+        wrists = np.array([w for _, w in self._wrists], np.float64)
+        speeds = [peak_speed_px_s(times, wrists[:, side]) for side in (0, 1)]
+        speeds = [v for v in speeds if v is not None]
+        return max(speeds) if speeds else None
+
+    def _show_camera(self, stats: EngineStats) -> str:
+        panel = self.controls.camera
+        state = stats.camera
+        if not panel.busy() and state != panel.state:
+            panel.set_state(state)
+        light = brightness(self._last_image) if self._last_image is not None else None
+        return panel.show_indicator(light, blur_px(getattr(state, "exposure_ms", None), self.wrist_speed_px_s()))
+
+    def adjust_camera(self, changes: dict) -> None:
+        """A slider moved: the camera changes in the engine's process; what the player chose is remembered for
+        this camera (by its name and serial)."""
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            state = engine.adjust_camera(**changes)
+        except (OSError, LaleluError) as exc:
+            self.show_error(f"Camera: {exc}")
+            return
+        self.controls.camera.set_state(state)
+        if self.remember and state is not None and state.identity:
+            chosen = ExposureRequest(exposure_ms=state.exposure_ms if "exposure_ms" in changes else None,
+                                     gain=state.gain if "gain" in changes else None,
+                                     auto=state.auto if "auto" in changes else None)
+            config.save_camera_settings(state.identity, chosen.to_settings())
+
+    def check_camera(self) -> None:
+        """The camera check (`lalelu cameras --check`) on the chosen source, in a process of its own: the
+        window stays responsive, and the model it loads goes away with it."""
+        if self._check is not None or self.engine is not None:
+            return
+        self.controls.store_settings(self.settings)
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(["-m", "lalelu", "cameras", "--check", self.settings.source, "--json", "--seconds",
+                              f"{self.check_seconds:g}", "--model", self.settings.model,
+                              "--backend", self.settings.backend])
+        process.finished.connect(self._check_done)
+        self._check = process
+        panel = self.controls.camera
+        panel.check_button.setEnabled(False)
+        self.controls.start_button.setEnabled(False)
+        panel.check_result.setText(f"checking {self.settings.source} for {self.check_seconds:g} s…")
+        process.start()
+
+    def _check_done(self, exit_code: int = 0, _status=None) -> None:
+        process, self._check = self._check, None
+        if process is None:
+            return
+        out = bytes(process.readAllStandardOutput()).decode(errors="replace")
+        err = bytes(process.readAllStandardError()).decode(errors="replace")
+        process.deleteLater()
+        try:
+            result = json.loads(out) if exit_code in (0, 1) else None
+        except json.JSONDecodeError:
+            result = None
+        if result is None:
+            said = [line for line in err.splitlines() if line.startswith("lalelu:")] or err.splitlines()[-1:]
+            self.last_check = {"error": said[-1] if said else f"the check ended with exit code {exit_code}"}
+            text = f"<b>Check failed</b>: {self.last_check['error']}"
+        else:
+            self.last_check = result
+            text = check_summary(result)
+        panel = self.controls.camera
+        panel.check_result.setText(text)
+        panel.check_button.setEnabled(self.engine is None)
+        self.controls.start_button.setEnabled(self.engine is None)
 
     def show_error(self, text: str) -> None:
         self.error = text
@@ -345,6 +454,23 @@ class MainWindow(QMainWindow):
         return save_settings(self.settings) if self.remember else ""
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self._check is not None:   # nothing the window started outlives it
+            self._check.kill()
+            self._check.waitForFinished(2000)
         self.stop_engine()
         self.save()
         super().closeEvent(event)
+
+
+def check_summary(result: dict) -> str:
+    """A camera check's result (lalelu cameras --check --json) in a few lines for the window."""
+    exposure = ("auto" if result.get("auto_exposure") else
+                f"{result['exposure_ms']:g} ms" if result.get("exposure_ms") is not None else "–")
+    light = f"{result['brightness']:.0f}/255" if result.get("brightness") is not None else "–"
+    jitter = result.get("interval_ms", {}).get("std")
+    lines = [f"{result['fps_delivered']:g} of {result['fps_granted']:g} fps, jitter {fmt_ms(jitter, 1)} ms, "
+             f"exposure {exposure}, brightness {light}",
+             f"in frame: {result['framing']['summary']}"]
+    problems = result.get("problems") or []
+    lines += [f"• {p}" for p in problems] if problems else ["<b>fit for drumming</b>"]
+    return "<br>".join(lines)
