@@ -17,12 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 from lalelu import config
-from lalelu.errors import LaleluError, SourceInterrupted
+from lalelu.errors import LaleluError
 from lalelu.sources import v4l2
 from lalelu.sources.camera_controls import V4L2Controls, parse_get_ctrl
 from lalelu.sources.clock import (TIMESTAMP_COPY, TIMESTAMP_MONOTONIC, KernelClock, KernelStampMapper,

@@ -31,6 +31,7 @@ from lalelu.errors import LaleluError, SourceInterrupted
 from lalelu.gestures.kit import Kit
 from lalelu.midi import MidiOut
 from lalelu.report import summarize_ns
+from lalelu.sources.camera import CameraSource
 from lalelu.sources.synthetic import SyntheticDrummer
 from lalelu.trace import TraceRecord, TraceRecorder, TraceRing
 
@@ -464,17 +465,15 @@ class Engine:
     # ---- a camera's exposure (the window's sliders) ---------------------------------------------
 
     def _camera_state(self):
-        state = getattr(self.source, "camera_state", None)
-        return state() if state is not None else None
+        return self.source.camera_state() if isinstance(self.source, CameraSource) else None
 
     def adjust_camera(self, exposure_ms: float | None = None, gain: float | None = None,
                       auto: bool | None = None):
         """Change the source camera's exposure while playing; returns its CameraState. Off the hot path: a
         control change goes to the driver, the capture thread goes on reading frames."""
-        adjust = getattr(self.source, "adjust", None)
-        if adjust is None:
+        if not isinstance(self.source, CameraSource):
             raise LaleluError("this source has no exposure to adjust: only a camera has")
-        return adjust(exposure_ms=exposure_ms, gain=gain, auto=auto)
+        return self.source.adjust(exposure_ms=exposure_ms, gain=gain, auto=auto)
 
     # ---- trace recording ----------------------------------------------------------------------
 
