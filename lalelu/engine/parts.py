@@ -1,5 +1,5 @@
 """The engine's parts, built from its configuration by name: the source, the pose estimator, the detector
-and the note sinks (MIDI). A part passed in ready-made is used as it is; the parts built here are the
+and the note sinks (MIDI, the built-in sound, OSC). A part passed in ready-made is used as it is; the parts built here are the
 engine's own, and it closes them."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from lalelu.gestures.calibration import load_calibration
 from lalelu.gestures.detector import Detector as StrikeDetector
 from lalelu.gestures.kit import Kit, load_kit
 from lalelu.midi import DEFAULT_PORT, MidiOut
+from lalelu.osc import OscOut
 from lalelu.pose import load_estimator
 from lalelu.sources import open_source
 
@@ -53,6 +54,18 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
                                gate_ms=config.gate_ms)
                 owned.append(midi)
                 sinks.append(midi)
+            if config.sound:
+                from lalelu.sound import SoundOut   # FluidSynth and JACK-Client load only when sound is played
+
+                sound = SoundOut(soundfont=config.soundfont, driver=config.audio_driver, volume=config.volume,
+                                 on=config.sound_on, gate_ms=config.gate_ms)
+                owned.append(sound)
+                sinks.append(sound)
+            if config.osc:
+                thresholds = detector.kit.thresholds   # the body frame the detector plays in
+                osc = OscOut(config.osc, min_score=thresholds.min_score, torso_ratio=thresholds.torso_ratio)
+                owned.append(osc)
+                sinks.append(osc)
     except BaseException:
         close_parts(owned)
         raise
