@@ -436,9 +436,10 @@ class Engine:
                                     keypoints=keypoints, hits=hits, sounds=sounds))
             self.frames_processed += 1
             if pose_sinks:
+                t_pose = now()
                 for sink in pose_sinks:
                     sink.frame(frame.t_capture, keypoints)
-                extra_ns += now() - t_sent
+                extra_ns += now() - t_pose
             if extra_ns or pose_sinks or self._sounding is not None:
                 self._sink_cost[self._sink_cost_n % SINK_COST_FRAMES] = extra_ns
                 self._sink_cost_n += 1

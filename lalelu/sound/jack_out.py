@@ -35,6 +35,7 @@ from lalelu.sound.fluid import Synth
 
 CLIENT_NAME = "lalelu synth"
 _PLAYBACK_LATENCY = 1      # JackPlaybackLatency
+LATENCY_WAIT_S = 0.5       # how long opening waits for JACK to work out the playback latency
 _abandoned: list[object] = []
 
 
@@ -132,7 +133,12 @@ class JackOutput:
                                    self.client.get_ports(is_physical=True, is_input=True, is_audio=True)[:2]]
             for ours, theirs in zip((self._left, self._right), self.playback_ports * 2):
                 self.client.connect(ours, theirs)
+            # JACK works the new connections' latency out in a moment: stamp with it from the first hit on
+            deadline = time.monotonic() + LATENCY_WAIT_S
             self.refresh_latency()
+            while self.playback_ports and not self.latency_frames and time.monotonic() < deadline:
+                time.sleep(0.005)
+                self.refresh_latency()
         except BaseException:
             self.close()
             raise

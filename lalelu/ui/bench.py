@@ -37,7 +37,7 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
         # The benchmark needs the window's work (drawing, plots, snapshots), not a screen to show it on.
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         notes.append("no display: the window is drawn offscreen (QT_QPA_PLATFORM=offscreen), with all its work")
-    with bench_midi_port(midi, notes) as midi_port:
+    with bench_midi_port(midi, notes, sound=True) as midi_port:
         engine = EngineProcess(bench_config(fps, model, backend, threads, midi_port, cores))   # as the app runs it
         app = QApplication.instance() or QApplication([sys.argv[0]])
         settings = UiSettings(source="synthetic", model=model, backend=backend, midi_port=midi_port or "off")

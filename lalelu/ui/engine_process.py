@@ -4,7 +4,7 @@ In one Python process the window's drawing (Qt, pyqtgraph) would share the GIL w
 time the inference thread wanted the GIL back it could wait on a redraw. So the window runs the Engine in a
 child process: the child mirrors its trace records to the window through a pipe and puts the newest frame in
 shared memory (a seqlock: the writer never waits, a reader that raced a write keeps its last picture).
-Commands (record, stop recording, stop) go the other way on a second pipe.
+Commands (record, stop recording, the sound's switch and volume, stop) go the other way on a second pipe.
 """
 
 from __future__ import annotations
@@ -122,6 +122,9 @@ def _child_main(config: EngineConfig, commands, data, shm_name: str) -> None:
                     path = engine.recording_path
                     engine.stop_recording()
                     commands.send((serial, "ok", path))
+                elif command == "sound":
+                    engine.set_sound(*args)
+                    commands.send((serial, "ok", None))
             except OSError as exc:
                 commands.send((serial, "error", str(exc)))
     finally:
@@ -316,3 +319,7 @@ class EngineProcess:
         if self._proc is not None and self._alive:
             self._ask("stop_record")
         self.recording_path = None
+
+    # --- the built-in sound (in the child, beside the engine) -------------------------------------
+    def set_sound(self, on: bool | None = None, volume: float | None = None) -> None:
+        self._ask("sound", on, volume)

@@ -37,9 +37,10 @@ KEYPOINT_MEMORY = 64               # frames of keypoints kept to match the displ
 def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
     """An engine for the window's choices, in a process of its own; `overrides` are further EngineConfig
     fields (threads, cores...)."""
+    # The sound is always built (its switch may turn it on later), opened only while switched on.
     config = EngineConfig(source=settings.source, model=settings.model, backend=settings.backend,
                           kit=settings.kit, player=settings.player or None, midi_port=settings.midi_port,
-                          **overrides)
+                          sound=True, sound_on=settings.sound, volume=settings.volume / 100.0, **overrides)
     return EngineProcess(config)
 
 
@@ -72,7 +73,7 @@ class MainWindow(QMainWindow):
         status_box = QGroupBox("Status")
         status_layout = QVBoxLayout(status_box)
         self.status_labels: dict[str, QLabel] = {}
-        for key in ("source", "model", "cores", "midi", "note", "error"):
+        for key in ("source", "model", "cores", "midi", "sound", "note", "error"):
             label = QLabel("–")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow):
         self.controls.record_toggled.connect(self.set_recording)
         self.controls.open_trace_requested.connect(self._choose_trace)
         self.controls.calibrate_requested.connect(self.open_calibration)
+        self.controls.sound_changed.connect(self.set_sound)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -261,6 +263,9 @@ class MainWindow(QMainWindow):
         self.status_labels["cores"].setText(f"<b>Cores</b> {pinned}")
         midi_state = stats.midi if started else "not started"
         self.status_labels["midi"].setText(f"<b>MIDI</b> {self.settings.midi_port} — {midi_state}")
+        sound_state = stats.sound if started else ("on" if self.settings.sound else "off")
+        osc = f"; <b>OSC</b> {stats.osc}" if stats.osc != "off" else ""
+        self.status_labels["sound"].setText(f"<b>Sound</b> {sound_state}{osc}")
 
     def _show_numbers(self, stats: EngineStats) -> None:
         live = self.plots.summary()
@@ -274,13 +279,26 @@ class MainWindow(QMainWindow):
             f"<tr><td>hits</td><td align=right>{stats.hits}</td></tr>"
             f"<tr><td>p50</td><td align=right><b>{fmt_ms(live['e2e_p50_ms'], 1)}</b> ms</td></tr>"
             f"<tr><td>p99</td><td align=right><b>{fmt_ms(live['e2e_p99_ms'], 1)}</b> ms</td></tr>"
-            f"</table><small>end to end,<br>{live['over']}</small>")
+            f"<tr><td>sound</td><td align=right><b>{fmt_ms(live['sound_p50_ms'], 1)}</b> ms</td></tr>"
+            f"</table><small>end to end (sound: p50 to the<br>sound out), {live['over']}</small>")
 
     def show_error(self, text: str) -> None:
         self.error = text
         label = self.status_labels["error"]
         label.setText(text)
         label.setVisible(bool(text))
+
+    # --- the built-in sound -----------------------------------------------------------------------
+    def set_sound(self, on: bool, volume: int) -> None:
+        """The sound's switch and volume: remembered, and passed to the engine while it plays."""
+        self.settings.sound, self.settings.volume = on, float(volume)
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            engine.set_sound(on, volume / 100.0)
+        except OSError as exc:
+            self.show_error(f"Sound: {exc}")
 
     # --- trace recording and viewing ----------------------------------------------------------
     def new_trace_path(self) -> Path:
