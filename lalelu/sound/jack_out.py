@@ -16,17 +16,19 @@ machine under the dummy driver is the graph falling behind, counts its cycle as 
 JACK's clock is CLOCK_MONOTONIC_RAW in jackd2 (another clock elsewhere), so each stamp is moved onto
 time.monotonic_ns() by the two clocks' offset read at that moment.
 
-The callback is Python: it takes the GIL once a period (about 10-40 us of work at a period of 64). The hot
-path never waits for it: hits are handed over through a SimpleQueue (put_nowait, no lock of Python's). When
-the server dies, libjack must not be asked to close the client (see lalelu.midi): it is abandoned.
+The callback is Python: it takes the GIL once a period (about 10-40 us of work at a period of 64). That is why
+it runs in a process of its own (lalelu.sound.server), not the engine's: there, python-rtmidi opens and closes
+JACK clients while holding the GIL (the MIDI port's reconnection), and jack_client_open waits for the server,
+which waits for this callback, which waits for the GIL: a deadlock (seen, with faulthandler's stacks, when the
+MIDI port was missing). The hits come from the engine through shared memory (lalelu.sound.ring), read at the
+start of each cycle. When the server dies, libjack must not be asked to close the client (see lalelu.midi):
+it is abandoned.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import queue
-import threading
 import time
 from ctypes import POINTER, Structure, c_float, c_int, c_uint32, c_uint64, c_void_p
 
@@ -80,13 +82,13 @@ class JackOutput:
     """An active JACK client named `client_name` with ports out_L/out_R connected to the first two physical
     playback ports, rendering `synth_for(rate)` in its process callback.
 
-    Hits come from `hits` (a SimpleQueue of Hit); each rendered hit goes to `sounded` as
-    (Hit, sound-out monotonic ns). `gain` is read each cycle. Opening raises OSError when there is no server."""
+    Hits come from `rings` (lalelu.sound.ring.SharedRings: take_hits()); each rendered hit's sound-out time
+    goes back through it (put_stamp). `gain` is read each cycle. Opening raises OSError when there is no
+    server."""
 
     kind = "jack"
 
-    def __init__(self, synth_for, hits: queue.SimpleQueue, sounded, gate_ms: float = 50.0,
-                 client_name: str = CLIENT_NAME) -> None:
+    def __init__(self, synth_for, rings, gate_ms: float = 50.0, client_name: str = CLIENT_NAME) -> None:
         import jack
 
         self.server = default_server_name()
@@ -98,7 +100,7 @@ class JackOutput:
         except jack.JackError as exc:
             raise OSError(f"cannot open a JACK client on server {self.server!r}: {exc}") from exc
         self._lib = _jack_functions()
-        self._hits, self._sounded = hits, sounded
+        self._rings = rings
         self.rate = self.client.samplerate
         self.period = self.client.blocksize
         self._period_ns = self.period * 1_000_000_000 // self.rate
@@ -156,19 +158,14 @@ class JackOutput:
             if self.gain != self._gain_applied:
                 self._gain_applied = self.gain
                 synth.set_gain_now(self.gain)
-            hits = self._hits
-            applied = None
-            if hits.qsize():
+            hits = self._rings.take_hits()
+            if hits:
                 self._lib.jack_get_cycle_times(self._client_ptr, self._frames, self._usecs, self._next,
                                                self._period_us)
-                applied = []
-                while hits.qsize():
-                    hit = hits.get_nowait()
-                    velocity = 1 if hit.velocity < 1 else 127 if hit.velocity > 127 else hit.velocity
-                    synth.note_on_now(hit.channel, hit.note, velocity)
-                    if hit.channel != 9:   # General MIDI drums are one-shots; other channels get a note-off
-                        self._offs.append((self._frames.value + self._gate_frames, hit.channel, hit.note))
-                    applied.append(hit)
+                for _, channel, note, velocity in hits:
+                    synth.note_on_now(channel, note, 1 if velocity < 1 else 127 if velocity > 127 else velocity)
+                    if channel != 9:   # General MIDI drums are one-shots; other channels get a note-off
+                        self._offs.append((self._frames.value + self._gate_frames, channel, note))
             if self._offs:
                 self._due_note_offs()
             cast = self._cast
@@ -176,7 +173,7 @@ class JackOutput:
             right = int(cast("uintptr_t", self._get_buffer(self._port_ptrs[1], frames)))
             synth.render(frames, left, right)
             self.cycles += 1
-            if applied:
+            if hits:
                 # JACK's clock -> time.monotonic_ns(): their offset now (the two reads are a microsecond apart)
                 now = time.monotonic_ns()
                 start = self._usecs.value * 1000 + now - self._lib.jack_get_time() * 1000
@@ -186,9 +183,9 @@ class JackOutput:
                     self.late_cycles += 1
                     start = now - self._period_ns
                 t_out = start + self.latency_frames * 1_000_000_000 // self.rate
-                for hit in applied:
-                    self._sounded.append((hit, t_out))
-                self.rendered += len(applied)
+                for seq, _, _, _ in hits:
+                    self._rings.put_stamp(seq, t_out)
+                self.rendered += len(hits)
         except Exception as exc:   # reported by the supervisor; JACK stops calling a callback that raised
             self.failure = f"the sound's JACK callback failed: {exc!r}"
             raise

@@ -1,15 +1,15 @@
 """The synthesiser played by FluidSynth's own audio driver (PulseAudio, which PipeWire also answers, or ALSA).
 
-FluidSynth renders in a thread of its own (C, no GIL). The hot path hands hits over through a SimpleQueue; a
-small feeder thread takes them and calls FluidSynth's thread-safe note-on, which may wait on the lock the
-driver's thread holds while it renders: the feeder waits, never the hot path. These drivers do not say when a
-rendered sample reaches the speaker, so hits played this way are not stamped (the JACK output measures that).
+FluidSynth renders in a thread of its own (C, no GIL). A small feeder thread (in the sound process) takes the
+engine's hits from shared memory every FEED_S and calls FluidSynth's thread-safe note-on, which may wait on the
+lock the driver's thread holds while it renders: the feeder waits, never the engine. These drivers do not say
+when a rendered sample reaches the speaker, so hits played this way are not stamped (the JACK output measures
+that).
 """
 
 from __future__ import annotations
 
 import os
-import queue
 import threading
 import time
 
@@ -19,20 +19,20 @@ from lalelu.sound.outputs import alsa_playback_devices, pulse_socket
 PERIOD_FRAMES = 64   # FluidSynth's period; PulseAudio is asked for about PERIODS of them in its buffer
 PERIODS = 4
 RATE = 48000
-_STOP = None
+FEED_S = 0.001
 
 
 class NativeOutput:
     """FluidSynth's `driver` ("pulseaudio" or "alsa") playing `synth_for(RATE)`; OSError when it cannot open."""
 
-    def __init__(self, driver: str, synth_for, hits: queue.SimpleQueue, gate_ms: float = 50.0) -> None:
+    def __init__(self, driver: str, synth_for, rings, gate_ms: float = 50.0) -> None:
         self.kind = driver
         self.rate = RATE
         self.period = PERIOD_FRAMES
         self.latency_frames = 0
         self.xruns = 0
         self.abandoned = False
-        self._hits = hits
+        self._rings = rings
         self._gate_s = gate_ms / 1000
         self._closing = threading.Event()
         self.synth: Synth = synth_for(RATE)
@@ -58,21 +58,14 @@ class NativeOutput:
 
     def _feed(self) -> None:
         offs: list[tuple[float, int, int]] = []
-        while True:
-            try:
-                item = self._hits.get(timeout=0.05 if offs else 0.25)
-            except queue.Empty:
-                item = ()
-            if item is _STOP or self._closing.is_set():
-                return
+        while not self._closing.wait(FEED_S):
             if self.gain != self._gain_applied:
                 self._gain_applied = self.gain
                 self.synth.set_gain(self.gain)
-            if item:   # a Hit
-                hit = item
-                self.synth.note_on(hit.channel, hit.note, max(1, min(127, hit.velocity)))
-                if hit.channel != 9:   # General MIDI drums are one-shots; other channels get a note-off
-                    offs.append((time.monotonic() + self._gate_s, hit.channel, hit.note))
+            for _, channel, note, velocity in self._rings.take_hits():
+                self.synth.note_on(channel, note, max(1, min(127, velocity)))
+                if channel != 9:   # General MIDI drums are one-shots; other channels get a note-off
+                    offs.append((time.monotonic() + self._gate_s, channel, note))
             if offs:
                 now = time.monotonic()
                 for due, channel, note in [o for o in offs if o[0] <= now]:
@@ -94,7 +87,6 @@ class NativeOutput:
         if self._closing.is_set():
             return
         self._closing.set()
-        self._hits.put(_STOP)
         self._feeder.join(2.0)
         fluidsynth, _, _ = libraries()
         fluidsynth.delete_fluid_audio_driver(self._driver)

@@ -1,34 +1,40 @@
-"""SoundOut: the built-in drum sound, a NoteSink beside MIDI.
+"""SoundOut: the built-in drum sound, a NoteSink beside MIDI, played by a sound process of lalelu's own.
 
-The hot path's play() puts the hit in the current output's SimpleQueue and returns (no lock of Python's, no
-wait on the synthesiser). A supervisor thread chooses the output (lalelu.sound.outputs), opens it, watches it,
-and when its audio server goes away says so, plays on with MIDI only, and opens it again once the server is
-back. A missing soundfont or FluidSynth library is said once; play goes on without sound.
+The synthesiser and its audio output run in `python -m lalelu.sound.server` (why: lalelu.sound.jack_out), which
+this sink starts, watches and stops. The hot path's play() writes the hit into shared memory (four int64s and a
+counter: no lock, no system call) and returns; the sound process's JACK callback reads it at the start of its
+next period, and writes back when its sound went out, which sounded() hands to the engine. The sound process
+says what happens (audio server gone, back, soundfont missing...) on its stdout; a thread here reads it. If
+the sound process itself dies, it is started again.
 """
 
 from __future__ import annotations
 
 import collections
-import queue
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+from lalelu.config import PACKAGE_DIR
 from lalelu.core.hits import Hit
 from lalelu.core.messages import Message, info, warning
-from lalelu.errors import LaleluError
-from lalelu.sound.outputs import DRIVERS, choose_driver
+from lalelu.sound.outputs import DRIVERS
+from lalelu.sound.player import DEFAULT_VOLUME, MIDI_ONLY, check_volume
+from lalelu.sound.ring import SharedRings
 
-DEFAULT_VOLUME = 0.8
-MAX_GAIN = 1.0          # FluidSynth's gain at volume 1: TimGM6mb's loudest drum peaks near -8 dBFS
-RETRY_S = 0.5           # how often a missing audio output is looked for
-WATCH_S = 0.1           # how often a working one is checked
-LATENCY_EVERY_S = 1.0   # how often JACK's playback latency of our ports is read again
+START_TIMEOUT_S = 20.0    # for the sound process to load FluidSynth and the soundfont and open its output
+RESTART_S = 2.0           # a sound process that died is started again after this long
+IN_FLIGHT_LIMIT = 1024    # hits waiting for their sound-out stamp
 
 
 class SoundOut:
     """The drum sound. soundfont: a .sf2 path (None: Debian's, see lalelu.sound.soundfont). driver: "auto" or
-    one of DRIVERS. volume: 0..1. on: play at once (False: ready, silent, no audio client open)."""
+    one of lalelu.sound.outputs.DRIVERS. volume: 0..1. on: play at once (False: ready, silent, no audio client
+    open)."""
 
     name = "sound"
 
@@ -37,54 +43,55 @@ class SoundOut:
         if driver != "auto" and driver not in DRIVERS:
             raise ValueError(f"unknown audio driver {driver!r}: choose auto, {', '.join(DRIVERS)}")
         check_volume(volume)
-        self.driver = driver
-        self.gate_ms = gate_ms
-        self.client_name = client_name
-        self.handed = 0          # hits handed to an output
-        self.dropped = 0         # hits not played: no output at the time (hits while switched off are not counted)
-        self.sounded_count = 0   # hits whose sound-out time came back
-        self._on = on
-        self._gain = volume * MAX_GAIN
-        self._volume = volume
-        self._queue: queue.SimpleQueue | None = None    # the current output's: the hot path puts hits here
-        self._output = None
-        self._synths: dict[int, object] = {}             # by sample rate
-        self._sounded: collections.deque[tuple[Hit, int]] = collections.deque(maxlen=4096)
+        self._options = dict(soundfont=None if soundfont is None else str(soundfont), driver=driver,
+                             volume=volume, on=on, gate_ms=gate_ms, client_name=client_name)
+        self.handed = 0            # hits handed to the sound process
+        self.sounded_count = 0     # hits whose sound-out time came back
+        self._dropped_here = 0     # hits not handed over: no audio output at the time
+        self._dropped_there = 0    # hits the sound process had no output for
+        self._dropped_before = 0   # ... in its earlier lives
+        self._on, self._volume = on, volume
+        self._seq = 0
+        self._in_flight: dict[int, Hit] = {}
         self._events: collections.deque[Message] = collections.deque(maxlen=100)
         self._status = "starting"
-        self._fatal: str | None = None
-        self._lost: str | None = None
-        self._dropped_mark = 0
-        self._next_latency = 0.0
-        self._wake = threading.Event()
+        self._connected = False
+        self.output_info: dict | None = None   # where it plays (driver, rate, period, playback latency, xruns)
+        self._lock = threading.Lock()          # around the process and its pipe (not the hot path)
         self._closing = threading.Event()
-        self.soundfont = self._find_soundfont(soundfont)
-        if self._on and self._fatal is None:
-            self._open()
-        elif self._fatal is None:
-            self._report("off (switched off)")
-        self._supervisor = threading.Thread(target=self._run, name="lalelu-sound-supervisor", daemon=True)
-        self._supervisor.start()
+        self._ready = threading.Event()
+        self._rings = SharedRings.create()
+        self._proc: subprocess.Popen | None = None
+        self._start_process()
+        if not self._ready.wait(START_TIMEOUT_S):
+            self._event(warning, f"the sound process did not start within {START_TIMEOUT_S:g} s; {MIDI_ONLY}")
 
     # -- the hot path ---------------------------------------------------------------------------------
     def play(self, hit: Hit) -> int:
-        """NoteSink: hand the hit to the audio output's thread; time.monotonic_ns() after, or 0 when dropped."""
-        q = self._queue
-        if q is None:
+        """NoteSink: hand the hit to the sound process; time.monotonic_ns() after, or 0 when dropped."""
+        if not self._connected or not self._on:
             if self._on:
-                self.dropped += 1
+                self._dropped_here += 1
             return 0
-        q.put_nowait(hit)
+        seq = self._seq = self._seq + 1
+        self._rings.put_hit(seq, hit.channel, hit.note, hit.velocity)
+        self._in_flight[seq] = hit
         self.handed += 1
         return time.monotonic_ns()
 
     def sounded(self) -> list[tuple[Hit, int]]:
         """The hits whose sound went out since the last call, each with the time it did (monotonic ns).
         Only the JACK output measures this; FluidSynth's own drivers report nothing."""
+        stamps = self._rings.take_stamps()
+        in_flight = self._in_flight
         out = []
-        stamps = self._sounded
-        while stamps:
-            out.append(stamps.popleft())
+        for seq, t in stamps:
+            hit = in_flight.pop(seq, None)
+            if hit is not None:
+                out.append((hit, t))
+        if len(in_flight) > IN_FLIGHT_LIMIT:   # hits whose output went away before they sounded
+            for seq in list(in_flight)[:len(in_flight) - IN_FLIGHT_LIMIT]:
+                del in_flight[seq]
         self.sounded_count += len(out)
         return out
 
@@ -100,20 +107,15 @@ class SoundOut:
     def set_on(self, on: bool) -> None:
         """Switch the sound on (the output opens within a moment) or off (it is closed; hits are not counted
         as dropped)."""
-        if on == self._on:
-            return
         self._on = on
-        if not on:
-            self._queue = None
-        self._wake.set()
+        self._options["on"] = on
+        self._command({"on": on})
 
     def set_volume(self, volume: float) -> None:
         check_volume(volume)
         self._volume = volume
-        self._gain = volume * MAX_GAIN
-        output = self._output
-        if output is not None:
-            output.gain = self._gain
+        self._options["volume"] = volume
+        self._command({"volume": volume})
 
     # -- state ----------------------------------------------------------------------------------------
     @property
@@ -122,12 +124,16 @@ class SoundOut:
 
     @property
     def connected(self) -> bool:
-        return self._queue is not None
+        return self._connected and self._on
 
     @property
-    def output(self):
-        """The open output (JackOutput or NativeOutput), or None."""
-        return self._output
+    def dropped(self) -> int:
+        """Hits not played: no audio output at the time (hits while switched off are not counted)."""
+        return self._dropped_here + self._dropped_before + self._dropped_there
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def messages(self) -> list[Message]:
         out = []
@@ -139,16 +145,13 @@ class SoundOut:
         if self._closing.is_set():
             return
         self._closing.set()
-        self._wake.set()
-        self._supervisor.join()
-        self._queue = None
-        output, self._output = self._output, None
-        if output is not None:
-            output.close()
-        for synth in self._synths.values():
-            synth.delete()
-        self._synths.clear()
-        self._report("closed", level=None)
+        self._connected = False
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is not None:
+            self._stop_process(proc)
+        self._rings.close()
+        self._status = "closed"
 
     def __enter__(self) -> "SoundOut":
         return self
@@ -156,107 +159,68 @@ class SoundOut:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- background -----------------------------------------------------------------------------------
-    def _report(self, status: str, level=info) -> None:
-        self._status = status
-        if level is not None:
-            self._events.append(level(f"sound: {status}"))
+    # -- the sound process ----------------------------------------------------------------------------
+    def _event(self, level, text: str) -> None:
+        self._status = text
+        self._events.append(level(f"sound: {text}"))
 
-    def _find_soundfont(self, given) -> Path | None:
-        from lalelu.sound.fluid import libraries
-        from lalelu.sound.soundfont import find_soundfont
+    def _start_process(self) -> None:
+        env = dict(os.environ)
+        # the lalelu this one is (a checkout run in place, or the installed package)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PACKAGE_DIR.parent), env.get("PYTHONPATH")) if p)
+        proc = subprocess.Popen([sys.executable, "-m", "lalelu.sound.server", str(self._rings.fd),
+                                 json.dumps(self._options)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                pass_fds=(self._rings.fd,), env=env, text=True, bufsize=1)
+        self._proc = proc
+        threading.Thread(target=self._listen, args=(proc,), name="lalelu-sound-listener", daemon=True).start()
 
+    def _stop_process(self, proc: subprocess.Popen) -> None:
         try:
-            libraries()
-            return find_soundfont(str(given) if given else None)
-        except LaleluError as exc:
-            self._fatal = str(exc)
-            self._report(f"off: {exc}; playing MIDI only", level=warning)
-            return None
-
-    def _synth_for(self, rate: int):
-        from lalelu.sound.fluid import Synth
-
-        synth = self._synths.get(rate)
-        if synth is None:
-            synth = self._synths[rate] = Synth(self.soundfont, rate, gain=self._gain)
-        return synth
-
-    def _open(self) -> None:
-        from lalelu.sound.jack_out import CLIENT_NAME, JackOutput
-        from lalelu.sound.native_out import NativeOutput
-
-        choice = choose_driver(self.driver)
-        if choice.driver is None:
-            self._waiting(choice.reason)
-            return
-        hits: queue.SimpleQueue = queue.SimpleQueue()
+            proc.stdin.close()   # the sound process ends when its stdin does
+        except OSError:
+            pass
         try:
-            if choice.driver == "jack":
-                output = JackOutput(self._synth_for, hits, self._sounded, self.gate_ms,
-                                    self.client_name or CLIENT_NAME)
-            else:
-                output = NativeOutput(choice.driver, self._synth_for, hits, self.gate_ms)
-        except (OSError, LaleluError) as exc:
-            self._waiting(f"{choice.reason}: {exc}")
-            return
-        output.gain = self._gain
-        self._output = output
-        self._lost = None
-        self._queue = hits if self._on else None
-        missed, self._dropped_mark = self.dropped - self._dropped_mark, self.dropped
-        dropped = f" ({missed} hit{'s' if missed != 1 else ''} not sounded meanwhile)" if missed else ""
-        self._report(f"playing through {output.description}{dropped}")
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
-    def _waiting(self, reason: str) -> None:
-        lost = f"{self._lost}; " if self._lost else ""
-        status = f"{lost}waiting for an audio output ({reason}); playing MIDI only, the sound comes back when it does"
-        if status != self._status:
-            self._report(status, level=warning)
-
-    def _drop_output(self, output, reason: str | None) -> None:
-        self._queue = None
-        self._output = None
-        left = output._hits.qsize() if hasattr(output, "_hits") else 0
-        self.dropped += left
-        try:
-            output.close()
-        except Exception as exc:   # closing must not stop the supervisor
-            reason = f"{reason or 'switched off'} (closing it: {exc})"
-        if output.abandoned:   # a dead server's thread may still hold its synth: never delete it, make another
-            self._synths = {rate: s for rate, s in self._synths.items() if s is not output.synth}
-        if reason is None:
-            self._report("off (switched off)")
-        else:
-            self._lost = reason
-            self._report(f"{reason}; playing MIDI only, the sound comes back when it does", level=warning)
-
-    def _run(self) -> None:
-        while not self._closing.is_set():
+    def _command(self, command: dict) -> None:
+        with self._lock:
+            proc = self._proc
+            if proc is None:
+                return
             try:
-                self._supervise_once()
-            except Exception as exc:   # keep watching: without this thread the sound never comes back
-                self._report(f"supervisor error (retrying): {exc!r}", level=warning)
-            self._wake.wait(WATCH_S if self._output is not None else RETRY_S)
-            self._wake.clear()
+                proc.stdin.write(json.dumps(command) + "\n")
+                proc.stdin.flush()
+            except OSError:   # it died: the listener restarts it with the options as they are now
+                pass
 
-    def _supervise_once(self) -> None:
-        output = self._output
-        if not self._on:
-            if output is not None:
-                self._drop_output(output, None)
+    def _listen(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            try:
+                said = json.loads(line)
+            except ValueError:
+                continue
+            self._connected = bool(said.get("connected"))
+            self._dropped_there = int(said.get("dropped", 0))
+            self.output_info = said.get("output")
+            level = {"info": info, "warning": warning}.get(said.get("level"))
+            if level is not None:
+                self._event(level, said["status"])
+            else:
+                self._status = said["status"]
+            if said.get("ready"):
+                self._ready.set()
+        code = proc.wait()
+        self._connected = False
+        self._ready.set()
+        if self._closing.is_set():
             return
-        if output is not None:
-            problem = output.problem()
-            if problem is not None:
-                self._drop_output(output, problem)
-            elif time.monotonic() >= self._next_latency:
-                self._next_latency = time.monotonic() + LATENCY_EVERY_S
-                output.refresh_latency()
-        if self._output is None and self._fatal is None and not self._closing.is_set():
-            self._open()
-
-
-def check_volume(volume: float) -> None:
-    if not (0.0 <= volume <= 1.0):   # also refuses nan
-        raise ValueError(f"volume must be between 0 and 1, not {volume}")
+        self._dropped_before += self._dropped_there
+        self._dropped_there = 0
+        self._event(warning, f"the sound process ended (exit code {code}); {MIDI_ONLY}; starting it again")
+        if not self._closing.wait(RESTART_S):
+            with self._lock:
+                if not self._closing.is_set():
+                    self._start_process()
