@@ -33,6 +33,14 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
     owned: list = []
     try:
         kit = load_kit(config.kit) if source is None or detector is None else detector.kit
+        sound = None
+        if sinks is None and config.sound:
+            from lalelu.sound import SoundOut   # FluidSynth and JACK-Client load in the sound process only
+
+            # Started first, not waited for: its process loads the soundfont while the model loads here.
+            sound = SoundOut(soundfont=config.soundfont, driver=config.audio_driver, volume=config.volume,
+                             on=config.sound_on, gate_ms=config.gate_ms, wait_s=0)
+            owned.append(sound)
         if estimator is None:
             with workers_realtime(config.rt_priority):   # the runtime's worker threads start here
                 estimator = load_estimator(model=config.model, backend=config.backend, threads=config.threads)
@@ -54,12 +62,7 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
                                gate_ms=config.gate_ms)
                 owned.append(midi)
                 sinks.append(midi)
-            if config.sound:
-                from lalelu.sound import SoundOut   # FluidSynth and JACK-Client load only when sound is played
-
-                sound = SoundOut(soundfont=config.soundfont, driver=config.audio_driver, volume=config.volume,
-                                 on=config.sound_on, gate_ms=config.gate_ms)
-                owned.append(sound)
+            if sound is not None:
                 sinks.append(sound)
             if config.osc:
                 thresholds = detector.kit.thresholds   # the body frame the detector plays in

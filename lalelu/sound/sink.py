@@ -34,12 +34,14 @@ IN_FLIGHT_LIMIT = 1024    # hits waiting for their sound-out stamp
 class SoundOut:
     """The drum sound. soundfont: a .sf2 path (None: Debian's, see lalelu.sound.soundfont). driver: "auto" or
     one of lalelu.sound.outputs.DRIVERS. volume: 0..1. on: play at once (False: ready, silent, no audio client
-    open)."""
+    open). wait_s: how long to wait for the sound process to be ready (0: not at all; hits before then are
+    dropped and counted)."""
 
     name = "sound"
 
     def __init__(self, soundfont: str | Path | None = None, driver: str = "auto", volume: float = DEFAULT_VOLUME,
-                 on: bool = True, gate_ms: float = 50.0, client_name: str | None = None) -> None:
+                 on: bool = True, gate_ms: float = 50.0, client_name: str | None = None,
+                 wait_s: float = START_TIMEOUT_S) -> None:
         if driver != "auto" and driver not in DRIVERS:
             raise ValueError(f"unknown audio driver {driver!r}: choose auto, {', '.join(DRIVERS)}")
         check_volume(volume)
@@ -63,8 +65,8 @@ class SoundOut:
         self._rings = SharedRings.create()
         self._proc: subprocess.Popen | None = None
         self._start_process()
-        if not self._ready.wait(START_TIMEOUT_S):
-            self._event(warning, f"the sound process did not start within {START_TIMEOUT_S:g} s; {MIDI_ONLY}")
+        if wait_s > 0 and not self._ready.wait(wait_s):
+            self._event(warning, f"the sound process did not start within {wait_s:g} s; {MIDI_ONLY}")
 
     # -- the hot path ---------------------------------------------------------------------------------
     def play(self, hit: Hit) -> int:
