@@ -245,13 +245,9 @@ def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightn
 
 
 def sound_output_of(engine: Engine) -> dict[str, Any] | None:
-    """Where the built-in sound played (JACK's rate, period, playback latency, xruns), while it plays."""
-    output = engine.sound.output if engine.sound is not None else None
-    if output is None:
-        return None
-    return {"driver": output.kind, "rate": output.rate, "period": output.period,
-            "playback_latency_ms": round(output.latency_frames / output.rate * 1000, 3), "xruns": output.xruns,
-            "late_cycles": getattr(output, "late_cycles", 0)}
+    """Where the built-in sound played (driver, rate, period, JACK's playback latency, xruns), while it plays."""
+    sound = engine.sound
+    return None if sound is None else sound.output_info
 
 
 def played_results(engine: EngineView, run: EngineRun, said: list[Message], fps: float, threads: int, midi: bool,

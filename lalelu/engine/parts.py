@@ -17,6 +17,9 @@ from lalelu.pose import load_estimator
 from lalelu.sources import open_source
 
 
+SOUND_READY_S = 5.0   # how long play waits for the sound process, started before the model was loaded
+
+
 @dataclass
 class Parts:
     kit: Kit                    # the kit as the detector plays it (a player's calibration applied)
@@ -63,6 +66,7 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
                 owned.append(midi)
                 sinks.append(midi)
             if sound is not None:
+                sound.wait_ready(SOUND_READY_S)   # the first hits sound too
                 sinks.append(sound)
             if config.osc:
                 thresholds = detector.kit.thresholds   # the body frame the detector plays in

@@ -133,6 +133,10 @@ class SoundOut:
         """Hits not played: no audio output at the time (hits while switched off are not counted)."""
         return self._dropped_here + self._dropped_before + self._dropped_there
 
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Wait (not on the hot path) until the sound process has said how it plays; True if it has."""
+        return self._ready.wait(timeout_s)
+
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
