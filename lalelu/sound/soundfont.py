@@ -1,8 +1,8 @@
 """The General MIDI soundfont the built-in synthesiser plays: Debian's TimGM6mb by default.
 
 Why TimGM6mb (Debian `timgm6mb-soundfont`, 6 MB) and not FluidR3 (`fluid-soundfont-gm`, 145 MB): measured with
-FluidSynth 2.3 at 48 kHz (BENCHMARKS.md, "Sound"), it loads in 0.08 s against 0.8 s and adds about 30 MB to the
-engine's memory against about 170 MB; its kick and snare reach -20 dB of their peak within 0.6-0.65 ms of the
+FluidSynth 2.3 at 48 kHz (BENCHMARKS.md, "Which soundfont"), it loads in 0.08 s against 0.8 s, and a process
+holding it takes 39 MB against 180 MB; its kick and snare reach -20 dB of their peak within 0.6-0.65 ms of the
 note-on against 2.1-2.5 ms for FluidR3's (a drummer hears that as latency); both answer velocity over the same
 25 dB. FluidR3 sounds better in the cymbals (stereo, content above 10 kHz where TimGM6mb's open hi-hat and
 crash have none), so it is used when TimGM6mb is missing, and `--soundfont` / $LALELU_SOUNDFONT pick any file.
