@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from lalelu import bench_pipeline
@@ -55,11 +55,14 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
             if not window.start_engine():   # the window starts the engine; the run only reads it
                 raise OSError(window.error)
             run.attach()
-            # Qt's own loop, as in the app (it sleeps between events); the run's steps ride on a timer.
+            # Qt's own loop, as in the app (it sleeps between events); the run's steps ride on a timer. A loop of
+            # its own, not app.exec(): once the application's loop has ended, Qt fires no timer any more in
+            # this process (a later window, a test's wait).
+            loop = QEventLoop()
             stepper = QTimer()
-            stepper.timeout.connect(lambda: said.extend(run.step()) if run.reason is None else app.quit())
+            stepper.timeout.connect(lambda: said.extend(run.step()) if run.reason is None else loop.quit())
             stepper.start(200)
-            app.exec()
+            loop.exec()
             stepper.stop()
             redraws = window.redraws
             window.timer.stop()
