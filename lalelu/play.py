@@ -71,8 +71,8 @@ def play_headless(config: EngineConfig, duration_s: float | None = None, source_
         stats = engine.stats()
         say(f"playing: {stats.source}, model {stats.model} on {stats.backend} "
             f"({config.threads} thread{'s' if config.threads != 1 else ''}), kit {config.kit}, "
-            f"MIDI port {config.midi_port!r} ({stats.midi}); sound: {stats.sound}; {stats.cores_text()}. "
-            "Ctrl-C ends.")
+            f"MIDI port {config.midi_port!r} ({stats.midi}); sound: {stats.sound}; "
+            + (f"OSC: {stats.osc}; " if stats.osc != "off" else "") + f"{stats.cores_text()}. Ctrl-C ends.")
         next_status = 1.0
         try:
             while run.reason is None:

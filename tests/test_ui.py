@@ -480,7 +480,8 @@ def test_the_sound_plays_and_its_switch_and_volume_reach_the_playing_engine(wind
     assert c.sound.isChecked() and c.volume.value() == 80
     qtbot.mouseClick(c.start_button, _left())
     assert window.engine is not None, window.error
-    qtbot.waitUntil(lambda: "playing through JACK" in window.status_labels["sound"].text(), timeout=15000)
+    qtbot.waitUntil(lambda: "on, through JACK" in window.status_labels["sound"].text(), timeout=15000)
+    assert "playback latency" in window.status_labels["sound"].toolTip()
     qtbot.waitUntil(lambda: window.plots.sound_curve.getData()[1] is not None
                     and len(window.plots.sound_curve.getData()[1]) > 0, timeout=20000)
     assert window.plots.summary()["sound_p50_ms"] > 0

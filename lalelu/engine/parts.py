@@ -17,9 +17,6 @@ from lalelu.pose import load_estimator
 from lalelu.sources import open_source
 
 
-SOUND_READY_S = 5.0   # how long play waits for the sound process, started before the model was loaded
-
-
 @dataclass
 class Parts:
     kit: Kit                    # the kit as the detector plays it (a player's calibration applied)
@@ -40,7 +37,9 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
         if sinks is None and config.sound:
             from lalelu.sound import SoundOut   # FluidSynth and JACK-Client load in the sound process only
 
-            # Started first, not waited for: its process loads the soundfont while the model loads here.
+            # Started first, not waited for: its process loads the soundfont while the model loads here, and
+            # play does not wait for it (the picture and MIDI come first; hits before it is ready are counted
+            # as not sounded, and it says how many).
             sound = SoundOut(soundfont=config.soundfont, driver=config.audio_driver, volume=config.volume,
                              on=config.sound_on, gate_ms=config.gate_ms, wait_s=0)
             owned.append(sound)
@@ -66,7 +65,6 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
                 owned.append(midi)
                 sinks.append(midi)
             if sound is not None:
-                sound.wait_ready(SOUND_READY_S)   # the first hits sound too
                 sinks.append(sound)
             if config.osc:
                 thresholds = detector.kit.thresholds   # the body frame the detector plays in

@@ -34,6 +34,14 @@ STATUS_EVERY_NS = 250_000_000      # status and numbers: 4 times a second is ple
 KEYPOINT_MEMORY = 64               # frames of keypoints kept to match the displayed image
 
 
+def short_sound_state(state: str) -> str:
+    """The sound's state in a few words: where it plays, or why it does not (the first clause)."""
+    if state.startswith("playing through "):
+        where = state[len("playing through "):].split(" (")[0]
+        return f"on, through {where}"
+    return state.split(";")[0]
+
+
 def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
     """An engine for the window's choices, in a process of its own; `overrides` are further EngineConfig
     fields (threads, cores...)."""
@@ -83,6 +91,10 @@ class MainWindow(QMainWindow):
         self.status_labels["error"].hide()
         self.status_labels["note"].setStyleSheet("color: #8a6d00")
         self.status_labels["note"].hide()
+        # The sound's state changes while playing (starting, playing, a server gone): two lines, always, so that
+        # nothing below it moves; the whole sentence is its tooltip.
+        sound_label = self.status_labels["sound"]
+        sound_label.setFixedHeight(2 * sound_label.fontMetrics().lineSpacing() + 2)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -265,7 +277,8 @@ class MainWindow(QMainWindow):
         self.status_labels["midi"].setText(f"<b>MIDI</b> {self.settings.midi_port} — {midi_state}")
         sound_state = stats.sound if started else ("on" if self.settings.sound else "off")
         osc = f"; <b>OSC</b> {stats.osc}" if stats.osc != "off" else ""
-        self.status_labels["sound"].setText(f"<b>Sound</b> {sound_state}{osc}")
+        self.status_labels["sound"].setText(f"<b>Sound</b> {short_sound_state(sound_state)}{osc}")
+        self.status_labels["sound"].setToolTip(sound_state)
 
     def _show_numbers(self, stats: EngineStats) -> None:
         live = self.plots.summary()
