@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import ctypes
 import json
-import os
 import signal
 import sys
 import threading
 
 INFO_EVERY_S = 1.0
-NICENESS = 10
 _PR_SET_PDEATHSIG = 1
 
 
@@ -30,13 +28,6 @@ def _die_with_parent() -> None:
 
 def main(argv: list[str]) -> int:
     _die_with_parent()
-    # Its start (imports, the soundfont) must not slow the engine's, which runs beside it: a lower priority for
-    # this process's ordinary threads. The audio threads are unaffected: JACK runs its clients' process
-    # threads, and FluidSynth its driver's, in real-time scheduling, which does not look at niceness.
-    try:
-        os.nice(NICENESS)
-    except OSError:
-        pass
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C goes to the whole group: the parent decides
     from lalelu.sound.player import SoundPlayer
