@@ -58,6 +58,7 @@ class SoundOut:
         self._events: collections.deque[Message] = collections.deque(maxlen=100)
         self._status = "starting"
         self._connected = False
+        self._stamping = False     # the output says when each hit's sound went out (JACK)
         self.output_info: dict | None = None   # where it plays (driver, rate, period, playback latency, xruns)
         self._lock = threading.Lock()          # around the process and its pipe (not the hot path)
         self._closing = threading.Event()
@@ -77,7 +78,8 @@ class SoundOut:
             return 0
         seq = self._seq = self._seq + 1
         self._rings.put_hit(seq, hit.channel, hit.note, hit.velocity)
-        self._in_flight[seq] = hit
+        if self._stamping:   # its sound-out time will come back
+            self._in_flight[seq] = hit
         self.handed += 1
         return time.monotonic_ns()
 
@@ -91,9 +93,8 @@ class SoundOut:
             hit = in_flight.pop(seq, None)
             if hit is not None:
                 out.append((hit, t))
-        if len(in_flight) > IN_FLIGHT_LIMIT:   # hits whose output went away before they sounded
-            for seq in list(in_flight)[:len(in_flight) - IN_FLIGHT_LIMIT]:
-                del in_flight[seq]
+        while len(in_flight) > IN_FLIGHT_LIMIT:   # hits whose output went away before they sounded: oldest first
+            del in_flight[next(iter(in_flight))]
         self.sounded_count += len(out)
         return out
 
@@ -211,6 +212,7 @@ class SoundOut:
             self._connected = bool(said.get("connected"))
             self._dropped_there = int(said.get("dropped", 0))
             self.output_info = said.get("output")
+            self._stamping = bool(self.output_info) and self.output_info.get("driver") == "jack"
             level = {"info": info, "warning": warning}.get(said.get("level"))
             if level is not None:
                 self._event(level, said["status"])
