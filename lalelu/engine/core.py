@@ -430,15 +430,17 @@ class Engine:
             t_detect = now()
             extra_ns = self._send(sinks, hits, frame) if hits and sinks else 0
             t_sent = now()
-            sounds = self._sounds_back() if self._sounding is not None else []
+            sounds = []
+            if self._sounding is not None:
+                sounds = self._sounds_back()
+                extra_ns += now() - t_sent
             ring.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, t_infer_start=t_infer_start,
                                     t_infer_end=t_infer_end, t_detect=t_detect, t_sent=t_sent,
                                     keypoints=keypoints, hits=hits, sounds=sounds))
             self.frames_processed += 1
             if pose_sinks:
                 t_pose = now()
-                for sink in pose_sinks:
-                    sink.frame(frame.t_capture, keypoints)
+                self._send_pose(pose_sinks, frame.t_capture, keypoints)
                 extra_ns += now() - t_pose
             if extra_ns or pose_sinks or self._sounding is not None:
                 self._sink_cost[self._sink_cost_n % SINK_COST_FRAMES] = extra_ns
@@ -472,6 +474,14 @@ class Engine:
                     self.midi_dropped += 1
                     self._sink_failing = True
         return extra_ns
+
+    def _send_pose(self, pose_sinks: list[PoseSink], t_ns: int, keypoints: np.ndarray | None) -> None:
+        for sink in pose_sinks:   # like play(): a bug in a sink must not end play
+            try:
+                sink.frame(t_ns, keypoints)
+            except Exception as exc:
+                if not self._sink_failing:
+                    self._post(messages.error(f"{sink.name} pose stream failed: {exc}"))
 
     def _sounds_back(self) -> list[SoundStamp]:
         """The sound-out stamps that came back since the last frame, tied to their hits' frames."""
