@@ -464,3 +464,17 @@ def test_pulseaudio_plays_and_comes_back(tmp_path: Path, monkeypatch) -> None:
             sound.close()
         if server.process.poll() is None:
             server.kill()
+
+
+def test_bench_pipeline_json_gains_the_sounds_latency(jack_server: JackServer) -> None:
+    import json
+
+    done = subprocess.run([sys.executable, "-m", "lalelu", "bench", "pipeline", "--seconds", "3", "--fps", "50",
+                           "--json", "--osc", "127.0.0.1:9"], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result["sound_ms"]) >= {"p50", "p99"} and result["hits_sounded"] > 0
+    assert 0 < result["sound_ms"]["p50"] <= result["sound_ms"]["p99"]
+    assert result["sound_output"]["driver"] == "jack" and result["sound_output"]["period"] == 64
+    assert result["sink_cost_ms"]["p50"] is not None

@@ -143,6 +143,10 @@ class SoundPlayer:
         except (OSError, LaleluError) as exc:
             self._waiting(f"{choice.reason}: {exc}")
             return
+        except ImportError as exc:   # JACK-Client missing (pip): nothing to wait for
+            self.fatal = f"cannot play through {choice.driver}: {exc}; install lalelu's Python packages again"
+            self._report(f"off: {self.fatal}; playing MIDI only", level="warning")
+            return
         output.gain = self._gain
         self._output = output
         self._lost = None
@@ -178,7 +182,9 @@ class SoundPlayer:
             try:
                 self._supervise_once()
             except Exception as exc:   # keep watching: without this thread the sound never comes back
-                self._report(f"supervisor error (retrying): {exc!r}", level="warning")
+                text = f"supervisor error (retrying): {exc!r}"
+                if text != self.status:
+                    self._report(text, level="warning")
             self._wake.wait(WATCH_S if self._output is not None else min(RETRY_S, WATCH_S))
             self._wake.clear()
 
