@@ -478,3 +478,10 @@ def test_bench_pipeline_json_gains_the_sounds_latency(jack_server: JackServer) -
     assert 0 < result["sound_ms"]["p50"] <= result["sound_ms"]["p99"]
     assert result["sound_output"]["driver"] == "jack" and result["sound_output"]["period"] == 64
     assert result["sink_cost_ms"]["p50"] is not None
+
+
+def test_a_bad_audio_driver_in_the_environment_is_refused() -> None:
+    done = subprocess.run([sys.executable, "-m", "lalelu", "run", "--headless", "--duration", "1"], cwd=REPO,
+                          env=dict(os.environ, PYTHONPATH=str(REPO), LALELU_AUDIO_DRIVER="oss"), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "audio driver 'oss'" in done.stderr and "Traceback" not in done.stderr, done.stderr
