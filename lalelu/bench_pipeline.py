@@ -1,7 +1,9 @@
 """`lalelu bench pipeline`: the whole instrument against the scripted drummer, with its hits as the answer key.
 
-Scripted drummer at 100 fps -> MoveNet -> detector -> MIDI, headless, for 30 s. Reports end-to-end latency,
-the engine's overhead beyond inference, drops, and how the hits sent match the script. Two diagnoses come
+Scripted drummer at 100 fps -> MoveNet -> detector -> MIDI and the built-in sound, headless, for 30 s. Reports
+end-to-end latency, each hit's latency to its sound (frame ready -> sound out, on a JACK server of the
+benchmark's own), what the synth's and OSC's hand-over cost the inference thread, the engine's overhead beyond
+inference, drops, and how the hits sent match the script. Two diagnoses come
 with it: where the time of the frames over the end-to-end target went, and what the same frames give with
 the drummer's true keypoints in place of the pose model's (so a miss is put down to the pose model or not).
 """
@@ -27,7 +29,7 @@ from lalelu.engine.view import EngineView
 from lalelu.gestures.detector import Detector
 from lalelu.gestures.kit import Kit
 from lalelu.jack import JackServer, alsa_sequencer_available, default_server
-from lalelu.report import fmt_ms, stage_ns, summarize_ns
+from lalelu.report import fmt_ms, sound_ns, stage_ns, summarize_ns
 from lalelu.sources.synthetic import SyntheticDrummer
 from lalelu.trace import TraceRecord
 
@@ -38,7 +40,7 @@ E2E_TARGET_NS = 12_000_000  # issue 3's end-to-end p99 target on the 2-core mach
 POSE_OFF_BY = 0.25
 MISS_LOOKBACK_NS = 150_000_000
 JSON_KEYS = ("frames", "drops", "e2e_ms", "overhead_ms", "hits_scripted", "hits_matched", "hits_extra",
-             "hits_on_time", "hit_lag_ms")
+             "hits_on_time", "hit_lag_ms", "sound_ms", "hits_sounded")
 
 
 def scripted_hits_of(clock: ScriptClock, until_ns: int) -> list[Tagged]:
@@ -104,6 +106,7 @@ def pipeline_results(records: list[TraceRecord], scripted: list[Tagged], fps: fl
     def median_ms(values_ns: np.ndarray) -> float | None:
         return round(float(np.median(values_ns)) / 1e6, 3) if len(values_ns) else None
 
+    sound = summarize_ns(sound_ns(records))
     results = {
         "frames": len(records),
         "drops": sum(1 for r in records if r.dropped),
@@ -120,6 +123,9 @@ def pipeline_results(records: list[TraceRecord], scripted: list[Tagged], fps: fl
         "hits_on_time": on_time(lags),
         "hit_lag_ms": {k: None if not lags else round(float(np.percentile(lag_ms, q)), 1)
                        for k, q in (("p50", 50), ("p95", 95), ("max", 100))},
+        "sound_ms": pick(sound, ("p50", "p99", "max")),   # frame ready -> sound out, per hit that sounded
+        "hits_sounded": sound["n"],
+        "hits_sent": len(sent),
     }
     if drummer is not None:
         true = played_on_the_right_drum(in_run, true_pose_sent(drummer, kit, played, fps))
@@ -173,55 +179,75 @@ def pose_at_miss(drummer: SyntheticDrummer, kit: Kit, played: list[TraceRecord],
 
 
 @contextlib.contextmanager
-def bench_midi_port(midi: bool, notes: list[str]) -> Iterator[str | None]:
-    """The MIDI port name both pipeline benchmarks play into (None: no MIDI). Without an ALSA sequencer,
-    a JACK server of the benchmark's own, so nobody else's server coming and going disturbs the
-    measurement; it is stopped, and JACK_DEFAULT_SERVER restored, at the end."""
-    if not midi:
+def bench_midi_port(midi: bool, notes: list[str], sound: bool = False) -> Iterator[str | None]:
+    """The MIDI port name both pipeline benchmarks play into (None: no MIDI). Without an ALSA sequencer, or
+    with the built-in sound (measured on JACK), a JACK server of the benchmark's own (dummy driver, period 64
+    at 48 kHz), so nobody else's server coming and going disturbs the measurement; it is stopped, and
+    JACK_DEFAULT_SERVER restored, at the end."""
+    if not midi and not sound:
         yield None
         return
-    if alsa_sequencer_available():
+    if alsa_sequencer_available() and not sound:
         yield "lalelu bench"
         return
     try:
         jack = JackServer(name=f"lalelu-bench-{os.getpid()}").start()
     except OSError as exc:
-        notes.append(f"no MIDI backend ({exc}); measuring without MIDI output")
-        yield None
+        notes.append(f"no JACK server ({exc}); measuring without "
+                     + ("MIDI output" if not sound else "the sound" if alsa_sequencer_available() else
+                        "MIDI output and the sound"))
+        yield "lalelu bench" if midi and alsa_sequencer_available() else None
         return
     with default_server(jack.name):
         try:
-            yield "lalelu bench"
+            yield "lalelu bench" if midi else None
         finally:
             jack.stop()
 
 
 def bench_config(fps: float, model: str, backend: str, threads: int, midi_port: str | None,
-                 cores: tuple[int | None, int | None]) -> EngineConfig:
+                 cores: tuple[int | None, int | None], sound: bool = True, osc: str | None = None) -> EngineConfig:
     """The engine the pipeline benchmarks play: the scripted drummer in real time, looping, on a virtual
-    MIDI port of the benchmark's own, with a ring that holds 10 s between the benchmark's reads."""
+    MIDI port of the benchmark's own, the built-in sound on JACK (where its latency is measured), OSC when
+    asked, with a ring that holds 10 s between the benchmark's reads."""
     return EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
                         realtime=True, loop=True, midi_port=midi_port, midi_virtual=True, capture_core=cores[0],
-                        inference_core=cores[1], ring_capacity=int(fps * 10) + 100)
+                        inference_core=cores[1], ring_capacity=int(fps * 10) + 100, sound=sound,
+                        audio_driver="jack", osc=osc)
 
 
 def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning", backend: str = "litert",
                  threads: int = DEFAULT_THREADS, midi: bool = True, cores: tuple[int | None, int | None] = (0, 1),
-                 notes: list[str] | None = None) -> dict[str, Any]:
+                 notes: list[str] | None = None, sound: bool = True, osc: str | None = None) -> dict[str, Any]:
     notes = notes if notes is not None else []
-    with bench_midi_port(midi, notes) as midi_port:
-        engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores))
+    with bench_midi_port(midi, notes, sound) as midi_port:
+        engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores, sound, osc))
         run = EngineRun(engine, seconds, keep_records=True)
+        sound_out = None
         try:
             run.start()
             said = []
+            sound_out = sound_output_of(engine)
             while run.reason is None:
                 said += run.step(timeout_s=0.2)
+                sound_out = sound_output_of(engine) or sound_out
             said += run.stop()
         finally:
             engine.stop()
     drummer = engine.source if isinstance(engine.source, SyntheticDrummer) else None
-    return played_results(engine, run, said, fps, threads, midi_port is not None, notes, drummer)
+    results = played_results(engine, run, said, fps, threads, midi_port is not None, notes, drummer)
+    costs = engine.sink_costs_ns()
+    results["sink_cost_ms"] = {k: None if v is None else round(v, 4)
+                               for k, v in summarize_ns(costs).items() if k in ("p50", "p99", "max")}
+    results["sound_output"] = sound_out
+    results["osc"] = osc
+    return results
+
+
+def sound_output_of(engine: Engine) -> dict[str, Any] | None:
+    """Where the built-in sound played (driver, rate, period, JACK's playback latency, xruns), while it plays."""
+    sound = engine.sound
+    return None if sound is None else sound.output_info
 
 
 def played_results(engine: EngineView, run: EngineRun, said: list[Message], fps: float, threads: int, midi: bool,
@@ -238,6 +264,27 @@ def played_results(engine: EngineView, run: EngineRun, said: list[Message], fps:
     results = pipeline_results(records, scripted, fps, drummer, engine.kit)
     results.update(cores=stats.cores, realtime=stats.realtime, threads=threads, midi=midi)
     return results
+
+
+def sound_lines(r: dict[str, Any]) -> list[str]:
+    """The sound's latency, and what the synth's and OSC's hand-over cost the inference thread."""
+    lines = []
+    snd, out = r.get("sound_ms"), r.get("sound_output")
+    if snd is not None and r.get("hits_sounded"):
+        where = ""
+        if out:
+            where = (f" ({out['driver']}, period {out['period']} at {out['rate']} Hz, of which JACK's playback "
+                     f"latency {out['playback_latency_ms']:.2f} ms; xruns {out['xruns']}, late cycles "
+                     f"{out['late_cycles']})")
+        lines.append(f"frame ready -> sound out (ms): p50 {fmt_ms(snd['p50'])}  p99 {fmt_ms(snd['p99'])}  "
+                     f"max {fmt_ms(snd['max'])}; hits sounded {r['hits_sounded']} of {r.get('hits_sent', '?')}"
+                     f"{where}")
+    cost = r.get("sink_cost_ms")
+    if cost and cost.get("p50") is not None:
+        lines.append(f"the synth's and OSC's hand-over on the inference thread (ms per frame): p50 "
+                     f"{fmt_ms(cost['p50'], 4)}  p99 {fmt_ms(cost['p99'], 4)}  max {fmt_ms(cost['max'], 4)}"
+                     + (f" (OSC to {r['osc']})" if r.get("osc") else " (no OSC)"))
+    return lines
 
 
 def format_pipeline(r: dict[str, Any], seconds: float, fps: float) -> str:
@@ -261,6 +308,7 @@ def format_pipeline(r: dict[str, Any], seconds: float, fps: float) -> str:
         f"{MATCH_WINDOW_NS // 1_000_000} ms, same limb), extra {r['hits_extra']}; sent within one frame of the script "
         f"{r['hits_on_time']}; lag behind the script (ms): p50 {fmt_ms(lag['p50'])}  p95 {fmt_ms(lag['p95'])}  "
         f"max {fmt_ms(lag['max'])}",
+        *sound_lines(r),
         *pose_lines(r),
     ])
 
@@ -284,15 +332,17 @@ def pose_lines(r: dict[str, Any]) -> list[str]:
 
 def bench_pipeline_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0, threads: int = DEFAULT_THREADS,
                         model: str = "lightning", backend: str = "litert",
-                        cores: tuple[int | None, int | None] = (0, 1), out: TextIO | None = None) -> int:
+                        cores: tuple[int | None, int | None] = (0, 1), out: TextIO | None = None,
+                        sound: bool = True, osc: str | None = None) -> int:
     out = out or sys.stdout
     notes: list[str] = []
     results = run_pipeline(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
-                           cores=cores, notes=notes)
+                           cores=cores, notes=notes, sound=sound, osc=osc)
     for note in notes:
         print(note, file=sys.stderr)
     if as_json:
-        print(json.dumps({k: results[k] for k in JSON_KEYS + ("over_target", "true_pose")}), file=out)
+        print(json.dumps({k: results[k] for k in JSON_KEYS + ("over_target", "true_pose", "sink_cost_ms",
+                                                            "sound_output")}), file=out)
     else:
         print(format_pipeline(results, seconds, fps), file=out)
     return 0

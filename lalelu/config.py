@@ -19,6 +19,8 @@ ENVIRONMENT = {
     "LALELU_SOURCE": "the source played when none is given (camera:N, file:PATH, synthetic)",
     "LALELU_BACKEND": "the pose backend when none is given",
     "LALELU_MIDI_BACKEND": "the MIDI backend that 'auto' means (alsa or jack)",
+    "LALELU_SOUNDFONT": "the General MIDI soundfont (.sf2) of the built-in sound",
+    "LALELU_AUDIO_DRIVER": "where the built-in sound plays: auto, jack, pulseaudio or alsa",
     "LALELU_MODELS": "the folder of the built MoveNet models",
     "LALELU_CALIBRATION_DIR": "the folder of the players' calibration files",
     "LALELU_CACHE": "the folder for downloads and caches",
@@ -39,8 +41,15 @@ DEFAULTS: dict[str, object] = {
     "player": "",              # no calibration
     "midi_port": "lalelu drums",
     "midi_backend": "auto",
+    "sound": True,             # the built-in drum sound (FluidSynth), beside MIDI
+    "volume": 80.0,            # its volume, percent
+    "audio_driver": "auto",
+    "soundfont": "",           # "": Debian's General MIDI soundfont
+    "osc": "",                 # HOST:PORT to send hits and the pose to; "": none
 }
-_ENV_OF = {"source": "LALELU_SOURCE", "backend": "LALELU_BACKEND", "midi_backend": "LALELU_MIDI_BACKEND"}
+_ENV_OF = {"source": "LALELU_SOURCE", "backend": "LALELU_BACKEND", "midi_backend": "LALELU_MIDI_BACKEND",
+           "soundfont": "LALELU_SOUNDFONT", "audio_driver": "LALELU_AUDIO_DRIVER"}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SETTINGS_SECTION = "General"   # the section QSettings used for the same file, so old settings still load
 
 
@@ -61,8 +70,21 @@ def resolve(name: str, flag: object = None, settings: dict[str, str] | None = No
         return env(variable)
     saved = (load_user_settings() if settings is None else settings).get(name)
     if saved:
-        return type(DEFAULTS[name])(saved) if name in DEFAULTS else saved
+        return _typed(name, saved)
     return DEFAULTS[name]
+
+
+def _typed(name: str, saved: str) -> object:
+    """A saved setting as its default's type; one that does not read as that type is the default (the
+    settings file is only a memory: a hand-edited mistake in it must not stop play)."""
+    kind = type(DEFAULTS[name]) if name in DEFAULTS else str
+    if kind is bool:
+        word = saved.strip().lower()
+        return True if word in _TRUE else False if word in _FALSE else DEFAULTS[name]
+    try:
+        return kind(saved)
+    except ValueError:
+        return DEFAULTS[name]
 
 
 # --- folders ----------------------------------------------------------------------------------------

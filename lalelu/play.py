@@ -14,9 +14,10 @@ from lalelu.report import fmt_ms, summarize_ns
 
 def status_line(elapsed_s: float, stats: EngineStats) -> str:
     midi = "off" if stats.midi == "off" else "ok" if stats.midi_connected else "down"
+    sound = "off" if stats.sound == "off" else "ok" if stats.sound_connected else "down"
     return (f"{elapsed_s:6.1f} s  fps {stats.fps:5.1f}  drops {stats.drops}  "
             f"e2e p50 {fmt_ms(stats.e2e_p50_ms, 1)} ms p99 {fmt_ms(stats.e2e_p99_ms, 1)} ms  "
-            f"hits {stats.hits}  MIDI {midi}")
+            f"hits {stats.hits}  MIDI {midi}  sound {sound}")
 
 
 def summary_lines(engine: Engine, run: EngineRun) -> list[str]:
@@ -33,6 +34,12 @@ def summary_lines(engine: Engine, run: EngineRun) -> list[str]:
                      f"p99 {e2e['p99']:.1f} ms, max {e2e['max']:.1f} ms, jitter (std) {e2e['std']:.2f} ms")
     lines.append(f"hits sent: {stats.hits}" + (f" ({stats.midi_dropped} more dropped: no MIDI port at the time)"
                                                 if stats.midi_dropped else ""))
+    if stats.sound != "off":
+        sound = summarize_ns(run.sound_ns)
+        latency = (f"; frame ready -> sound out: p50 {sound['p50']:.1f} ms, p99 {sound['p99']:.1f} ms"
+                   if sound["n"] else "")
+        lines.append(f"hits sounded: {stats.sounded}" + (f" ({stats.sound_dropped} not: no audio output at the time)"
+                                                         if stats.sound_dropped else "") + latency)
     lines.append(f"cores: {stats.cores_text()}")
     if engine.config.record:   # the recorder is closed by now (engine.stop)
         lines.append(f"trace recorded to {engine.config.record}")
@@ -64,7 +71,8 @@ def play_headless(config: EngineConfig, duration_s: float | None = None, source_
         stats = engine.stats()
         say(f"playing: {stats.source}, model {stats.model} on {stats.backend} "
             f"({config.threads} thread{'s' if config.threads != 1 else ''}), kit {config.kit}, "
-            f"MIDI port {config.midi_port!r} ({stats.midi}); {stats.cores_text()}. Ctrl-C ends.")
+            f"MIDI port {config.midi_port!r} ({stats.midi}); sound: {stats.sound}; "
+            + (f"OSC: {stats.osc}; " if stats.osc != "off" else "") + f"{stats.cores_text()}. Ctrl-C ends.")
         next_status = 1.0
         try:
             while run.reason is None:

@@ -41,6 +41,12 @@ def stage_ns(records: Iterable[TraceRecord]) -> dict[str, np.ndarray]:
     }
 
 
+def sound_ns(records: Iterable[TraceRecord]) -> np.ndarray:
+    """Frame ready -> sound out of every hit whose sound-out time came back (the built-in sound on JACK), ns, in
+    the order the stamps came."""
+    return np.array([s.latency_ns for r in records for s in r.sounds], np.int64)
+
+
 def summarize_ns(values_ns: np.ndarray) -> dict[str, float | int | None]:
     """p50, p90, p99, max and std (jitter) in ms."""
     if len(values_ns) == 0:
@@ -84,6 +90,7 @@ def camera_stats(records: list[TraceRecord]) -> dict[str, Any] | None:
 def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
     """Everything `lalelu report` prints, as numbers."""
     stages = {name: summarize_ns(v) for name, v in stage_ns(records).items()}
+    sound = sound_ns(records)
     ordered = sorted(records, key=lambda r: r.index)
     caps = np.array([r.t_capture for r in ordered], np.int64)
     intervals = np.diff(caps)  # empty for fewer than two frames
@@ -96,6 +103,7 @@ def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:
         "hits": sum(len(r.hits) for r in records if not r.dropped),
         "duration_s": float((caps[-1] - caps[0]) / 1e9) if len(caps) > 1 else 0.0,
         "stages": stages,
+        "sound": summarize_ns(sound),      # frame ready -> sound out, per hit (n: the hits that sounded)
         "frame_interval": summarize_ns(intervals) | {
             "mean": float(intervals.mean() / 1e6) if len(intervals) else None},
         "camera": camera_stats(records),
@@ -129,6 +137,13 @@ def format_report(stats: dict[str, Any], header: dict[str, Any] | None = None) -
 
     for name, what in STAGES:
         lines.append(row(name, stats["stages"][name], what))
+    sound = stats.get("sound")
+    if sound and sound["n"]:
+        lines.append(row("sound", sound, f"frame ready -> sound out, per hit ({sound['n']} of {stats['hits']} hits "
+                                         "stamped by the built-in sound)"))
+    else:
+        lines.append(f"{'sound':<12}{'-':>9}   frame ready -> sound out: not in this trace (the built-in sound was "
+                     "off, or played through PulseAudio/ALSA, which do not say when a sample is heard)")
     fi = stats["frame_interval"]
     lines.append(row("interval", fi, f"frame-to-frame capture interval (mean {fmt_ms(fi['mean'])})"))
     camera = stats.get("camera")
@@ -161,6 +176,10 @@ def plot_trace(records: list[TraceRecord], out_path: str | os.PathLike, title: s
     fig, (ax_time, ax_hist) = plt.subplots(2, 1, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 2]})
     ax_time.plot(t, e2e, lw=0.7, label="end to end (frame ready -> MIDI sent)")
     ax_time.plot(t, inference, lw=0.7, label="inference")
+    sounds = [s for r in records for s in r.sounds]
+    if sounds:
+        ax_time.plot([(s.t_capture - t_first) / 1e9 for s in sounds], [s.latency_ns / 1e6 for s in sounds], ".",
+                     ms=4, color="tab:green", label=f"frame ready -> sound out ({len(sounds)} hits)")
     if dropped:
         td = [(r.t_capture - t_first) / 1e9 for r in dropped]
         ax_time.plot(td, np.zeros(len(td)), "|", color="red", ms=8, label=f"dropped frames ({len(dropped)})")
@@ -175,6 +194,9 @@ def plot_trace(records: list[TraceRecord], out_path: str | os.PathLike, title: s
     if len(e2e):
         ax_hist.hist(e2e, bins=60, alpha=0.7, label="end to end")
         ax_hist.hist(inference, bins=60, alpha=0.5, label="inference")
+        if sounds:
+            ax_hist.hist([s.latency_ns / 1e6 for s in sounds], bins=60, alpha=0.6, color="tab:green",
+                         label="sound out (per hit)")
         for q, style in ((50, "--"), (99, ":")):
             ax_hist.axvline(np.percentile(e2e, q), color="black", ls=style, lw=0.8, label=f"e2e p{q}")
     ax_hist.set_xlabel("latency (ms)")

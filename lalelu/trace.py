@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,6 +23,22 @@ from lalelu.core.hits import Hit
 from lalelu.errors import LaleluError
 
 TRACE_FORMAT = 1
+
+
+class SoundStamp(NamedTuple):
+    """When a hit's sound went out (the built-in synth on JACK). The stamp comes back after the hit's own
+    frame was traced, so a later frame's record carries it: `index` and `hit` (its place in that frame's
+    hits) say which hit it was, `t_capture` repeats that frame's capture time, so the latency
+    frame ready -> sound out is `t_sound - t_capture` without looking the frame up."""
+
+    index: int
+    hit: int
+    t_capture: int
+    t_sound: int
+
+    @property
+    def latency_ns(self) -> int:
+        return self.t_sound - self.t_capture
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,6 +53,7 @@ class TraceRecord:
     dropped: bool = False
     keypoints: np.ndarray | None = None
     hits: list = field(default_factory=list)
+    sounds: list = field(default_factory=list)   # SoundStamps of earlier hits that came back since the last record
 
     @property
     def played(self) -> bool:
@@ -64,6 +81,8 @@ class TraceRecord:
             out["kp"] = np.round(np.asarray(self.keypoints, dtype=np.float64), 2).tolist()
         if self.hits:
             out["hits"] = [dataclasses.asdict(h) for h in self.hits]
+        if self.sounds:
+            out["snd"] = [list(s) for s in self.sounds]
         return out
 
     @classmethod
@@ -80,6 +99,7 @@ class TraceRecord:
             dropped=bool(obj.get("drop", False)),
             keypoints=None if kp is None else np.asarray(kp, dtype=np.float32).reshape(17, 3),
             hits=[_hit_from_json(h) for h in obj.get("hits", [])],
+            sounds=[SoundStamp(*(int(v) for v in s)) for s in obj.get("snd", [])],   # traces before issue 15: none
         )
 
 
@@ -251,7 +271,7 @@ def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecor
             continue
         try:
             records.append(TraceRecord.from_json(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, ValueError):
+        except (json.JSONDecodeError, KeyError, ValueError, TypeError):
             if n == len(lines):
                 break  # torn last line of a killed writer
             raise LaleluError(f"{path}, line {n}: not a trace record; the file is damaged")

@@ -469,3 +469,63 @@ def test_a_late_answer_from_the_engine_process_is_not_taken_for_the_next_one(mon
     time.sleep(0.4)                                          # the late answer is now waiting in the pipe
     assert proc._ask("stop_record") == "/on/time.jsonl"
     helper.join()
+
+
+def test_the_sound_plays_and_its_switch_and_volume_reach_the_playing_engine(window, qtbot, jack_server):
+    """On by default: the hits sound (their latency to the sound shows as dots and a number); the switch and
+    the volume go to the engine's process while it plays, and are remembered."""
+    c = window.controls
+    c.set_source_spec("synthetic")
+    c.midi_port.setCurrentText("lalelu ui sound")
+    assert c.sound.isChecked() and c.volume.value() == 80
+    qtbot.mouseClick(c.start_button, _left())
+    assert window.engine is not None, window.error
+    qtbot.waitUntil(lambda: "on, through JACK" in window.status_labels["sound"].text(), timeout=15000)
+    assert "playback latency" in window.status_labels["sound"].toolTip()
+    qtbot.waitUntil(lambda: window.plots.sound_curve.getData()[1] is not None
+                    and len(window.plots.sound_curve.getData()[1]) > 0, timeout=20000)
+    assert window.plots.summary()["sound_p50_ms"] > 0
+    assert "sound" in window.numbers.text()
+    c.volume.setValue(30)
+    c.sound.setChecked(False)
+    qtbot.waitUntil(lambda: "switched off" in window.engine.stats().sound, timeout=5000)
+    assert (window.settings.sound, window.settings.volume) == (False, 30.0)
+    c.sound.setChecked(True)
+    qtbot.waitUntil(lambda: window.engine.stats().sound_connected, timeout=5000)
+    qtbot.mouseClick(c.stop_button, _left())
+    window.save()
+    saved = load_settings()
+    assert (saved.sound, saved.volume) == (True, 30.0)
+
+
+def test_sound_choices_from_the_command_line_and_the_settings(isolated_settings):
+    from lalelu.cli import build_parser
+
+    save_settings(UiSettings(source="synthetic", kit="default", sound=False, volume=40.0))
+    loaded = load_settings()
+    assert (loaded.sound, loaded.volume) == (False, 40.0)
+    settings, _ = ui_app.settings_for_run(vars(build_parser().parse_args(["run"])))
+    assert (settings.sound, settings.volume) == (False, 40.0)
+    settings, _ = ui_app.settings_for_run(vars(build_parser().parse_args(["app", "--sound", "--volume", "55"])))
+    assert (settings.sound, settings.volume) == (True, 55.0)
+    isolated_settings.write_text("[General]\nsound = perhaps\nvolume = loud\n")
+    assert (load_settings().sound, load_settings().volume) == (True, 80.0)   # a broken memory: the defaults
+
+
+def test_live_plots_show_each_hits_latency_to_its_sound(qtbot):
+    from lalelu.trace import SoundStamp, TraceRecord
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    t0 = 10_000_000_000
+    records = [TraceRecord(index=i, t_capture=t0 + i * 10_000_000, t_infer_start=t0 + i * 10_000_000 + 1,
+                           t_infer_end=t0 + i * 10_000_000 + 2, t_detect=t0 + i * 10_000_000 + 3,
+                           t_sent=t0 + i * 10_000_000 + 5_000_000,
+                           sounds=[SoundStamp(i - 1, 0, t0 + (i - 1) * 10_000_000,
+                                              t0 + (i - 1) * 10_000_000 + 9_000_000)] if i % 10 == 1 else [])
+               for i in range(100)]
+    plots.add_records(records)
+    plots.redraw()
+    x, y = plots.sound_curve.getData()
+    assert len(y) == 10 and y == pytest.approx(np.full(10, 9.0))
+    assert plots.summary()["sound_p50_ms"] == pytest.approx(9.0)

@@ -7,7 +7,7 @@ import argparse
 import json
 
 from lalelu.bench_pipeline import bench_pipeline_main
-from lalelu.cli.options import add_engine_options, add_kit_options, parse_cores, played_kit, resolved
+from lalelu.cli.options import add_engine_options, add_kit_options, parse_cores, played_kit, resolved, sound_options
 from lalelu.errors import LaleluError
 from lalelu.gestures.bench import format_table, run_bench, summary
 from lalelu.gestures.floor import timing_floor
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          description="Scripted drummer at 100 fps -> pose -> detector -> MIDI, headless.")
     p.add_argument("--seconds", type=float, default=30.0, help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
+    add_engine_options(p, ("model", "backend", "threads", "fps", "cores", "sound", "osc"))
     p.add_argument("--gui", action="store_true",
                    help="also run it with the window open (same run) and compare end-to-end p99")
     p.set_defaults(func=run_pipeline)
@@ -78,12 +78,13 @@ def run_pipeline(args: argparse.Namespace) -> int:
     options = dict(seconds=args.seconds, as_json=args.json, fps=resolved(args, "fps"),
                    threads=resolved(args, "threads"), model=resolved(args, "model"),
                    backend=resolved(args, "backend"), cores=parse_cores(args.cores))
+    sound = sound_options(args)
     try:
         if args.gui:
             from lalelu.ui.bench import bench_pipeline_gui_main   # Qt is loaded only for the window
 
             return bench_pipeline_gui_main(**options)
-        return bench_pipeline_main(**options)
+        return bench_pipeline_main(**options, sound=sound["sound"], osc=sound["osc"])
     except OSError as exc:
         raise LaleluError(str(exc)) from exc
 

@@ -13,12 +13,17 @@ from lalelu.errors import LaleluError
 from lalelu.gestures.calibration import load_calibration
 from lalelu.gestures.kit import THRESHOLD_RANGES, Kit, load_kit
 from lalelu.midi import BACKENDS as MIDI_BACKENDS
+from lalelu.osc import parse_target
 from lalelu.pose.backends import BACKENDS
+from lalelu.sound.outputs import DRIVERS as AUDIO_DRIVERS
+from lalelu.sound.soundfont import soundfont_problem
 from lalelu.sources import choose_source
 from lalelu.sources.exposure import ExposureRequest
 
 ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "midi_port", "midi_backend", "cores",
-                  "fps", "exposure_ms", "gain", "auto_exposure")
+                  "fps", "exposure_ms", "gain", "auto_exposure", "sound", "volume", "soundfont", "audio_driver",
+                  "osc")
+SOUND_OPTIONS = ("sound", "volume", "soundfont", "audio_driver", "osc")
 POSE_OPTIONS = ("model", "backend", "threads")
 
 
@@ -49,6 +54,17 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
                                       "default: tuned to keep the picture as bright as auto exposure would)"),
         "auto_exposure": dict(action="store_const", const=True,
                               help="leave a camera's exposure to the camera (its frame rate held)"),
+        "sound": dict(action=argparse.BooleanOptionalAction,
+                      help="the built-in drum sound (FluidSynth), beside MIDI (default: on, or as the window "
+                           "last left it)"),
+        "volume": dict(type=float, metavar="PERCENT", help=f"its volume, 0-100 (default {d['volume']:g})"),
+        "soundfont": dict(metavar="SF2", help="a General MIDI soundfont for it (default: $LALELU_SOUNDFONT, else "
+                                              "Debian's TimGM6mb)"),
+        "audio_driver": dict(choices=("auto", *AUDIO_DRIVERS),
+                             help="where it plays (default: $LALELU_AUDIO_DRIVER, else auto: a JACK server, else "
+                                  "PulseAudio/PipeWire, else ALSA, else the set-up's own JACK server)"),
+        "osc": dict(metavar="HOST:PORT", help="also send each hit and the limbs' positions and speeds as OSC "
+                                              "(/lalelu/hit, /lalelu/pose; see the README)"),
     }
     for name in include:
         parser.add_argument(f"--{name.replace('_', '-')}", **declared[name])
@@ -93,7 +109,31 @@ def engine_config(args: argparse.Namespace, **fixed) -> tuple[EngineConfig, str]
                                getattr(args, "auto_exposure", None)).validated()
     return EngineConfig(source=source, player=player, capture_core=capture_core, inference_core=inference_core,
                         exposure_ms=exposure.exposure_ms, gain=exposure.gain, auto_exposure=exposure.auto,
-                        **values, **fixed), note
+                        **values, **sound_options(args), **fixed), note
+
+
+def sound_options(args: argparse.Namespace) -> dict:
+    """The EngineConfig fields of the built-in sound and OSC, checked: sound, volume (0..1), soundfont,
+    audio_driver, osc. Options a command does not declare take their defaults."""
+    volume = float(resolved(args, "volume"))
+    if not 0.0 <= volume <= 100.0:   # also refuses nan
+        raise LaleluError(f"--volume {volume:g}: give a percentage from 0 to 100")
+    soundfont = resolved(args, "soundfont") or None
+    if soundfont is not None and (problem := soundfont_problem(soundfont)):
+        raise LaleluError(f"--soundfont: {problem}; give a General MIDI .sf2 file, or leave it out to use "
+                          "Debian's (`apt-get install timgm6mb-soundfont`)")
+    driver = resolved(args, "audio_driver")
+    if driver != "auto" and driver not in AUDIO_DRIVERS:
+        raise LaleluError(f"audio driver {driver!r} (from $LALELU_AUDIO_DRIVER or the settings): choose auto, "
+                          f"{', '.join(AUDIO_DRIVERS)}")
+    osc = resolved(args, "osc") or None
+    if osc is not None:
+        try:
+            parse_target(osc)
+        except ValueError as exc:
+            raise LaleluError(str(exc)) from None
+    return dict(sound=bool(resolved(args, "sound")), volume=volume / 100.0, soundfont=soundfont,
+                audio_driver=driver, osc=osc)
 
 
 # --- the kit as the detector plays it (replay, bench gestures) ---------------------------------------

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from lalelu.cli.options import add_engine_options, engine_config, parse_cores, resolved
+from lalelu.cli.options import add_engine_options, engine_config, parse_cores, resolved, sound_options
 from lalelu.errors import LaleluError
 from lalelu.play import play_headless
 from lalelu.sources.exposure import ExposureRequest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("run", help="play: camera frames in, MIDI drum notes out",
+    p = subparsers.add_parser("run", help="play: camera frames in, drum sound and MIDI notes out",
                               description="Play the instrument. Without --headless it opens the window.")
     p.add_argument("--headless", action="store_true", help="no window: a status line each second")
     add_engine_options(p)
@@ -42,11 +42,13 @@ def open_window(args: argparse.Namespace, options=None) -> int:
     from lalelu.ui.app import AppOptions, run_app   # Qt is loaded only for the window
 
     choices = {name: getattr(args, name, None) for name in ("source", "model", "backend", "kit", "player",
-                                                            "midi_port")}
+                                                            "midi_port", "sound", "volume")}
+    sound = sound_options(args)   # checked here: a bad --volume or --osc is said before the window opens
     overrides = {name: resolved(args, name) for name in ("threads", "midi_backend", "fps")}
     exposure = ExposureRequest(getattr(args, "exposure_ms", None), getattr(args, "gain", None),
                                getattr(args, "auto_exposure", None)).validated()
     overrides.update(exposure_ms=exposure.exposure_ms, gain=exposure.gain, auto_exposure=exposure.auto)
+    overrides.update({name: sound[name] for name in ("soundfont", "audio_driver", "osc")})
     if getattr(args, "cores", None):
         overrides["capture_core"], overrides["inference_core"] = parse_cores(args.cores)
     return run_app(choices, options or AppOptions(), **overrides)

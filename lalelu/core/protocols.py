@@ -3,7 +3,7 @@ Protocols say what it must offer, so the engine never probes a part with hasattr
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -69,3 +69,19 @@ class NoteSink(Protocol):
     def messages(self) -> list[Message]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class PoseSink(Protocol):
+    """A note sink that also takes every played frame's keypoints (OSC's pose stream). frame() is called on
+    the hot path after the frame's record: it hands the keypoints over and returns at once."""
+
+    def frame(self, t_ns: int, keypoints: np.ndarray | None) -> None: ...
+
+
+@runtime_checkable
+class SoundingSink(Protocol):
+    """A note sink that learns, after the hand-over, when each hit's sound went out (the built-in synth on
+    JACK). sounded() returns those since the last call, as (hit, monotonic ns), and never blocks."""
+
+    def sounded(self) -> list[tuple[Hit, int]]: ...

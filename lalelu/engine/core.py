@@ -24,7 +24,7 @@ from lalelu.core import messages
 from lalelu.core.frames import Frame
 from lalelu.core.hits import Hit
 from lalelu.core.messages import Message
-from lalelu.core.protocols import Detector, NoteSink, PoseEstimator, Source
+from lalelu.core.protocols import Detector, NoteSink, PoseEstimator, PoseSink, SoundingSink, Source
 from lalelu.engine.parts import build_parts, close_parts
 from lalelu.engine.scheduling import DEFAULT_RT_PRIORITY, ThrottlingGuard, make_realtime, off_core, pin_thread
 from lalelu.errors import LaleluError, SourceInterrupted
@@ -33,7 +33,10 @@ from lalelu.midi import MidiOut
 from lalelu.report import summarize_ns
 from lalelu.sources.camera import CameraSource
 from lalelu.sources.synthetic import SyntheticDrummer
-from lalelu.trace import TraceRecord, TraceRecorder, TraceRing
+from lalelu.trace import SoundStamp, TraceRecord, TraceRecorder, TraceRing
+
+SINK_COST_FRAMES = 16384   # frames of sink cost kept (164 s at 100 fps)
+IN_FLIGHT_LIMIT = 256      # hits waiting for their sound-out stamp (a sink that stops stamping must not grow it)
 
 # Pose threads: one runs Lightning in 9.6 ms at p50 on a 2-core machine, too close to 100 fps's 10 ms
 # frame period (6.8 % of frames dropped); two run it in 7.6 ms (0.05 % dropped).
@@ -66,6 +69,14 @@ class EngineConfig:
     ring_capacity: int = 3000  # 30 s at 100 fps: readers may stall for seconds without losing records
     switch_interval_s: float = 0.0005  # how long another Python thread may hold the GIL the hot path wants
     gate_ms: int = 50
+    # The built-in drum sound (lalelu.sound) beside MIDI: built when `sound`; `sound_on` False builds it
+    # switched off (the window's switch turns it on later). volume 0..1; soundfont None: Debian's.
+    sound: bool = False
+    sound_on: bool = True
+    volume: float = 0.8
+    soundfont: str | None = None
+    audio_driver: str = "auto"
+    osc: str | None = None     # HOST:PORT: hits and the pose stream as OSC (lalelu.osc)
     record: str | None = None  # trace file to record from the first frame on
     # After handing over a frame, the capture thread waits (up to half a frame period) until the inference
     # thread has taken it before producing the next one, so a source that renders in Python (the scripted
@@ -86,11 +97,16 @@ class EngineStats:
     e2e_p99_ms: float | None = None
     hits: int = 0                   # handed to the first note sink (MIDI)
     midi_dropped: int = 0           # hits it dropped (no port at the time)
+    sounded: int = 0                # hits whose sound-out time came back from the built-in synth (JACK)
+    sound_dropped: int = 0          # hits it could not play (no audio output at the time)
     cores: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(ROLES))
     realtime: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(ROLES, False))
     rt_saturated: bool = False      # inference left real time: it is slower than the frame rate
     midi: str = "off"               # the MIDI port's state, in words
     midi_connected: bool = False
+    sound: str = "off"              # the built-in sound's state, in words
+    sound_connected: bool = False
+    osc: str = "off"
     source: str = ""
     model: str = ""
     backend: str = ""
@@ -148,6 +164,12 @@ class Engine:
         self.drops = 0
         self.hits_sent = 0
         self.midi_dropped = 0
+        self._pose_sinks: list[PoseSink] = []
+        self._sounding: SoundingSink | None = None
+        self._in_flight: dict[int, tuple[int, int, int]] = {}   # id(hit) -> (frame index, place, t_capture)
+        # what the sinks after MIDI (synth, OSC) cost the inference thread, per frame, ns (a ring)
+        self._sink_cost = np.zeros(SINK_COST_FRAMES, np.int64)
+        self._sink_cost_n = 0
         self._sink_failing = False
         self._messages: collections.deque[Message] = collections.deque(maxlen=200)
         self.cores: dict[str, int | None] = dict.fromkeys(ROLES)
@@ -173,6 +195,8 @@ class Engine:
             self.source, self.estimator, self.detector, self.sinks = (parts.source, parts.estimator,
                                                                      parts.detector, parts.sinks)
             self.kit, self._owned = parts.kit, parts.owned
+            self._pose_sinks = [sink for sink in self.sinks if isinstance(sink, PoseSink)]
+            self._sounding = next((sink for sink in self.sinks if isinstance(sink, SoundingSink)), None)
             try:
                 if self.source.warning:  # e.g. a camera granting fewer fps than asked
                     self._post(messages.warning(self.source.warning))
@@ -236,6 +260,30 @@ class Engine:
     def midi(self) -> MidiOut | None:
         """The MIDI sink, when the engine plays into one."""
         return next((sink for sink in self.sinks if isinstance(sink, MidiOut)), None)
+
+    @property
+    def sound(self):
+        """The built-in sound's sink (lalelu.sound.SoundOut), when the engine plays one."""
+        return next((sink for sink in self.sinks if sink.name == "sound"), None)
+
+    def set_sound(self, on: bool | None = None, volume: float | None = None) -> None:
+        """The window's switch and volume (0..1); without a built-in sound, OSError saying so."""
+        sound = self.sound
+        if sound is None:
+            raise OSError("this engine plays no built-in sound (it was started without it)")
+        if volume is not None:
+            sound.set_volume(volume)
+        if on is not None:
+            sound.set_on(on)
+
+    def sink_costs_ns(self) -> np.ndarray:
+        """What the sinks after MIDI (the synth's and OSC's hand-over, the pose stream) cost the inference
+        thread in each of the last frames played with such sinks, ns."""
+        n = self._sink_cost_n
+        if n <= SINK_COST_FRAMES:
+            return self._sink_cost[:n].copy()
+        k = n % SINK_COST_FRAMES
+        return np.concatenate([self._sink_cost[k:], self._sink_cost[:k]])
 
     @property
     def running(self) -> bool:
@@ -366,6 +414,7 @@ class Engine:
     def _play(self) -> None:
         """The hot path, top to bottom: frame -> pose -> hits -> notes -> trace."""
         estimator, detector, sinks, ring = self.estimator, self.detector, self.sinks, self.ring
+        pose_sinks = self._pose_sinks
         now = time.monotonic_ns
         window_start, idle_ns = now(), 0
         while True:
@@ -386,20 +435,35 @@ class Engine:
                 keypoints = (people[0] if len(people) == 1 else max(people, key=lambda p: p.score)).keypoints
                 hits = detector.update(frame.t_capture, keypoints)
             t_detect = now()
-            if hits and sinks:
-                self._send(sinks, hits)
+            extra_ns = self._send(sinks, hits, frame) if hits and sinks else 0
+            t_sent = now()
+            sounds = []
+            if self._sounding is not None:
+                sounds = self._sounds_back()
+                extra_ns += now() - t_sent
             ring.append(TraceRecord(index=frame.index, t_capture=frame.t_capture, t_kernel=frame.t_kernel,
                                     t_infer_start=t_infer_start,
-                                    t_infer_end=t_infer_end, t_detect=t_detect, t_sent=now(),
-                                    keypoints=keypoints, hits=hits))
+                                    t_infer_end=t_infer_end, t_detect=t_detect, t_sent=t_sent,
+                                    keypoints=keypoints, hits=hits, sounds=sounds))
             self.frames_processed += 1
+            if pose_sinks:
+                t_pose = now()
+                self._send_pose(pose_sinks, frame.t_capture, keypoints)
+                extra_ns += now() - t_pose
+            if extra_ns or pose_sinks or self._sounding is not None:
+                self._sink_cost[self._sink_cost_n % SINK_COST_FRAMES] = extra_ns
+                self._sink_cost_n += 1
 
-    def _send(self, sinks: list[NoteSink], hits: list[Hit]) -> None:
+    def _send(self, sinks: list[NoteSink], hits: list[Hit], frame: Frame) -> int:
         # A sink's play() never blocks and never raises for its own trouble: it returns 0 for a hit it
         # dropped (no port, JACK gone) and reconnects by itself. Anything else it raises is a bug we keep
-        # from ending play, and report. The first sink (MIDI) is the one counted.
-        for hit in hits:
+        # from ending play, and report. The first sink (MIDI) is the one counted here; the others count
+        # their own, and what they cost this thread is returned (ns).
+        now = time.monotonic_ns
+        extra_ns = 0
+        for place, hit in enumerate(hits):
             for n, sink in enumerate(sinks):
+                t0 = now() if n else 0
                 try:
                     ok = sink.play(hit)
                 except Exception as exc:
@@ -407,6 +471,9 @@ class Engine:
                     if not self._sink_failing:
                         self._post(messages.error(f"{sink.name} send failed: {exc}"))
                 if n:
+                    if ok and sink is self._sounding:   # its sound-out time comes back later: keep the frame
+                        self._in_flight[id(hit)] = (frame.index, place, frame.t_capture)
+                    extra_ns += now() - t0
                     continue
                 if ok:
                     self.hits_sent += 1
@@ -414,6 +481,28 @@ class Engine:
                 else:
                     self.midi_dropped += 1
                     self._sink_failing = True
+        return extra_ns
+
+    def _send_pose(self, pose_sinks: list[PoseSink], t_ns: int, keypoints: np.ndarray | None) -> None:
+        for sink in pose_sinks:   # like play(): a bug in a sink must not end play
+            try:
+                sink.frame(t_ns, keypoints)
+            except Exception as exc:
+                if not self._sink_failing:
+                    self._post(messages.error(f"{sink.name} pose stream failed: {exc}"))
+
+    def _sounds_back(self) -> list[SoundStamp]:
+        """The sound-out stamps that came back since the last frame, tied to their hits' frames."""
+        back = self._sounding.sounded()
+        in_flight = self._in_flight
+        out = []
+        for hit, t_sound in back:
+            known = in_flight.pop(id(hit), None)
+            if known is not None:
+                out.append(SoundStamp(known[0], known[1], known[2], t_sound))
+        while len(in_flight) > IN_FLIGHT_LIMIT:   # stamps that will never come (an output lost with them)
+            del in_flight[next(iter(in_flight))]
+        return out
 
     # ---- for readers (the window, the CLI) ----------------------------------------------------
 
@@ -452,12 +541,17 @@ class Engine:
         e2e = summarize_ns(np.array([r.e2e_ns for r in recent if r.e2e_ns is not None and r.t_sent >= since],
                                     np.int64))
         span_s = min(window_s, max((now - self.started_ns) / 1e9, 1e-9)) if self.started_ns else window_s
-        midi = self.sinks[0] if self.sinks else None
+        sound = self.sound
+        osc = next((sink for sink in self.sinks if sink.name == "OSC"), None)
+        midi = self.sinks[0] if self.sinks and self.sinks[0] not in (sound, osc) else None
         return EngineStats(
             fps=e2e["n"] / span_s, frames=self.frames_processed, captured=self.frames_captured, drops=self.drops,
             e2e_p50_ms=e2e["p50"], e2e_p99_ms=e2e["p99"], hits=self.hits_sent, midi_dropped=self.midi_dropped,
             cores=dict(self.cores), realtime=dict(self.realtime), rt_saturated=self._throttling.saturated,
             midi="off" if midi is None else midi.status, midi_connected=midi is not None and midi.connected,
+            sound="off" if sound is None else sound.status, sound_connected=sound is not None and sound.connected,
+            sounded=0 if sound is None else sound.sounded_count, sound_dropped=0 if sound is None else sound.dropped,
+            osc="off" if osc is None else osc.status,
             source=self.source.description if self.source is not None else self.config.source,
             model=self.estimator.name if self.estimator is not None else self.config.model,
             backend=self.config.backend, recording=self.recording_path, camera=self._camera_state())

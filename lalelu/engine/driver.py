@@ -25,6 +25,7 @@ class EngineRun:
         self.keep_records = keep_records
         self.records: list[TraceRecord] = []
         self.e2e_ns: list[int] = []
+        self.sound_ns: list[int] = []   # frame ready -> sound out of each hit whose stamp came back
         self.reason: str | None = None
         self.started = 0.0
         self.stopped: float | None = None
@@ -75,5 +76,6 @@ class EngineRun:
             return
         records = self._cursor.read()
         self.e2e_ns.extend(e2e for e2e in (r.e2e_ns for r in records) if e2e is not None)
+        self.sound_ns.extend(s.latency_ns for r in records for s in r.sounds)
         if self.keep_records:
             self.records.extend(records)

@@ -1,5 +1,5 @@
 """The engine's parts, built from its configuration by name: the source, the pose estimator, the detector
-and the note sinks (MIDI). A part passed in ready-made is used as it is; the parts built here are the
+and the note sinks (MIDI, the built-in sound, OSC). A part passed in ready-made is used as it is; the parts built here are the
 engine's own, and it closes them."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from lalelu.gestures.calibration import load_calibration
 from lalelu.gestures.detector import Detector as StrikeDetector
 from lalelu.gestures.kit import Kit, load_kit
 from lalelu.midi import DEFAULT_PORT, MidiOut
+from lalelu.osc import OscOut
 from lalelu.pose import load_estimator
 from lalelu.sources import open_source
 from lalelu.sources.exposure import ExposureRequest
@@ -33,6 +34,16 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
     owned: list = []
     try:
         kit = load_kit(config.kit) if source is None or detector is None else detector.kit
+        sound = None
+        if sinks is None and config.sound:
+            from lalelu.sound import SoundOut   # FluidSynth and JACK-Client load in the sound process only
+
+            # Started first, not waited for: its process loads the soundfont while the model loads here, and
+            # play does not wait for it (the picture and MIDI come first; hits before it is ready are counted
+            # as not sounded, and it says how many).
+            sound = SoundOut(soundfont=config.soundfont, driver=config.audio_driver, volume=config.volume,
+                             on=config.sound_on, gate_ms=config.gate_ms, wait_s=0)
+            owned.append(sound)
         if estimator is None:
             with workers_realtime(config.rt_priority):   # the runtime's worker threads start here
                 estimator = load_estimator(model=config.model, backend=config.backend, threads=config.threads)
@@ -55,6 +66,13 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
                                gate_ms=config.gate_ms)
                 owned.append(midi)
                 sinks.append(midi)
+            if sound is not None:
+                sinks.append(sound)
+            if config.osc:
+                thresholds = detector.kit.thresholds   # the body frame the detector plays in
+                osc = OscOut(config.osc, min_score=thresholds.min_score, torso_ratio=thresholds.torso_ratio)
+                owned.append(osc)
+                sinks.append(osc)
     except BaseException:
         close_parts(owned)
         raise

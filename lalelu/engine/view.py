@@ -45,5 +45,8 @@ class EngineView(Protocol):
 
     def stop_recording(self) -> None: ...
 
+    def set_sound(self, on: bool | None = None, volume: float | None = None) -> None:
+        """The built-in sound's switch and volume (0..1); OSError when the engine plays none."""
+
     @property
     def recording_path(self) -> str | None: ...

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from lalelu.errors import LaleluError
 from lalelu.jack import JackServer, ensure_jack_server
 from lalelu.sources import choose_source
-from lalelu.ui.settings import ENGINE_CHOICES, UiSettings, load_settings
+from lalelu.ui.settings import ENGINE_CHOICES, SOUND_CHOICES, UiSettings, load_settings
 from lalelu.ui.window import MainWindow, default_engine_factory
 
 NO_DISPLAY_HINT = ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset): run it on a desktop, "
@@ -87,7 +87,7 @@ def settings_for_run(choices: dict[str, str | None], has_camera=None) -> tuple[U
     `choices` holds the source and the ENGINE_CHOICES, None where not given."""
     settings = load_settings()
     settings.source, note = choose_source(choices.get("source"), has_camera)
-    for name in ENGINE_CHOICES:
+    for name in ENGINE_CHOICES + SOUND_CHOICES:
         if choices.get(name) is not None:
             setattr(settings, name, choices[name])
     return settings, note

@@ -1,11 +1,11 @@
-"""The control column: source, model and backend, MIDI port, kit and player, start/stop, the camera (its
-exposure and the camera check), trace, calibration."""
+"""The control column: source, model and backend, MIDI port, kit and player, the sound's switch and volume,
+start/stop, the camera (its exposure and the camera check), trace, calibration."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSlider, QSpinBox, QStackedWidget, QVBoxLayout, QWidget)
 
 from lalelu.config import calibration_dir
 from lalelu.gestures.kit import available_kits as kit_names
@@ -64,6 +64,7 @@ class ControlPanel(QWidget):
     record_toggled = Signal(bool)
     open_trace_requested = Signal()
     calibrate_requested = Signal()
+    sound_changed = Signal(bool, int)     # the sound's switch, its volume (percent); also while playing
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -108,6 +109,17 @@ class ControlPanel(QWidget):
         self.player.lineEdit().setPlaceholderText("no calibration")
         form.addRow("Kit", self.kit)
         form.addRow("Player", self.player)
+        self.sound = QCheckBox("on")
+        self.sound.setToolTip("The built-in drum sound (FluidSynth), beside MIDI")
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setToolTip("Volume of the built-in sound")
+        sound_row = QWidget()
+        sound_layout = QHBoxLayout(sound_row)
+        sound_layout.setContentsMargins(0, 0, 0, 0)
+        sound_layout.addWidget(self.sound)
+        sound_layout.addWidget(self.volume, 1)
+        form.addRow("Sound", sound_row)
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
@@ -145,6 +157,8 @@ class ControlPanel(QWidget):
         self.open_trace_button.clicked.connect(self.open_trace_requested)
         self.calibrate_button.clicked.connect(self.calibrate_requested)
         self.midi_refresh.clicked.connect(self.refresh_midi_ports)
+        self.sound.toggled.connect(self._emit_sound)
+        self.volume.valueChanged.connect(self._emit_sound)
         self.browse_button.clicked.connect(self._browse_video)
         self.midi_problem = ""
         self.synthetic_spec = "synthetic"
@@ -176,6 +190,12 @@ class ControlPanel(QWidget):
         _set_combo_text(self.midi_port, settings.midi_port)
         _set_combo_text(self.kit, settings.kit)
         _set_combo_text(self.player, settings.player)
+        for widget in (self.sound, self.volume):
+            widget.blockSignals(True)
+        self.sound.setChecked(settings.sound)
+        self.volume.setValue(int(round(settings.volume)))
+        for widget in (self.sound, self.volume):
+            widget.blockSignals(False)
 
     def store_settings(self, settings: UiSettings) -> UiSettings:
         settings.source = self.source_spec()
@@ -184,7 +204,12 @@ class ControlPanel(QWidget):
         settings.midi_port = self.midi_port.currentText().strip() or DEFAULT_PORT
         settings.kit = self.kit.currentText().strip() or "default"
         settings.player = self.player.currentText().strip()
+        settings.sound = self.sound.isChecked()
+        settings.volume = float(self.volume.value())
         return settings
+
+    def _emit_sound(self, *_) -> None:
+        self.sound_changed.emit(self.sound.isChecked(), self.volume.value())
 
     # --- state --------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:

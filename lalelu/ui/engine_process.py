@@ -4,7 +4,8 @@ In one Python process the window's drawing (Qt, pyqtgraph) would share the GIL w
 time the inference thread wanted the GIL back it could wait on a redraw. So the window runs the Engine in a
 child process: the child mirrors its trace records to the window through a pipe and puts the newest frame in
 shared memory (a seqlock: the writer never waits, a reader that raced a write keeps its last picture).
-Commands (record, stop recording, a camera's exposure, stop) go the other way on a second pipe.
+Commands (record, stop recording, a camera's exposure, the sound's switch and volume, stop) go the other way
+on a second pipe.
 """
 
 from __future__ import annotations
@@ -124,6 +125,9 @@ def _child_main(config: EngineConfig, commands, data, shm_name: str) -> None:
                     commands.send((serial, "ok", path))
                 elif command == "camera":
                     commands.send((serial, "ok", engine.adjust_camera(**args[0])))
+                elif command == "sound":
+                    engine.set_sound(*args)
+                    commands.send((serial, "ok", None))
             except (OSError, LaleluError) as exc:
                 commands.send((serial, "error", str(exc)))
     finally:
@@ -324,3 +328,7 @@ class EngineProcess:
                       auto: bool | None = None):
         """As Engine.adjust_camera, in the engine's process; OSError with the reason when it cannot."""
         return self._ask("camera", {"exposure_ms": exposure_ms, "gain": gain, "auto": auto})
+
+    # --- the built-in sound (in the child, beside the engine) -------------------------------------
+    def set_sound(self, on: bool | None = None, volume: float | None = None) -> None:
+        self._ask("sound", on, volume)

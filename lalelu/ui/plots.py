@@ -1,4 +1,5 @@
-"""Live plots of the last seconds: per-stage and end-to-end latency, frame-interval jitter, latency histogram.
+"""Live plots of the last seconds: per-stage and end-to-end latency, each hit's latency to its sound, frame-interval
+jitter, latency histogram.
 
 pyqtgraph's habit: the curves are made once; each redraw hands them new data with setData from a ring buffer.
 """
@@ -18,6 +19,7 @@ STAGES = (  # (stage of lalelu.report.stage_ns, colour)
     ("midi", (200, 100, 255)),
 )
 E2E_COLOR = (255, 80, 80)
+SOUND_COLOR = (90, 230, 120)       # frame ready -> sound out, one dot per hit (the built-in sound on JACK)
 WINDOW_S = 10.0
 
 
@@ -69,16 +71,21 @@ class LivePlots(pg.GraphicsLayoutWidget):
         self._interval = Ring(capacity)
         self._last_capture = 0
         self._drops = Ring(capacity)       # capture time of dropped frames
+        self._sound_t = Ring(capacity)     # capture time of the frames whose hits sounded
+        self._sound = Ring(capacity)       # their frame ready -> sound out, ms
         self.changed = False               # new data since the last redraw
         self.show_all = False              # x axis: the last window_s seconds (live) or everything (a trace)
 
         # The title is the legend: a legend box inside the plot would hide the newest points.
         legend = " ".join(f"<span style='color:rgb{color}'>{label}</span>" for label, color in STAGES)
         self.latency_plot = self.addPlot(row=0, col=0, title=(
-            f"latency (ms): <span style='color:rgb{E2E_COLOR}'><b>end to end</b></span> {legend}"))
+            f"latency (ms): <span style='color:rgb{E2E_COLOR}'><b>end to end</b></span> {legend} "
+            f"<span style='color:rgb{SOUND_COLOR}'>sound out</span>"))
         self.stage_curves = [self.latency_plot.plot(pen=pg.mkPen(color, width=1), name=label)
                              for label, color in STAGES]
         self.e2e_curve = self.latency_plot.plot(pen=pg.mkPen(E2E_COLOR, width=2), name="end to end")
+        self.sound_curve = self.latency_plot.plot(pen=None, symbol="o", symbolSize=5, symbolPen=None,
+                                                  symbolBrush=SOUND_COLOR, name="sound out")
         self.jitter_plot = self.addPlot(row=1, col=0, title="frame interval (ms)")
         self.jitter_curve = self.jitter_plot.plot(pen=pg.mkPen((80, 220, 200), width=1))
         self.hist_plot = self.addPlot(row=0, col=1, rowspan=2, title="end-to-end histogram (ms)")
@@ -97,7 +104,8 @@ class LivePlots(pg.GraphicsLayoutWidget):
 
     def reset(self) -> None:
         """Forgets the history (not `clear`: GraphicsLayoutWidget.clear would remove the plots)."""
-        for ring in (self._t, self._e2e, self._interval_t, self._interval, self._drops, *self._stages):
+        for ring in (self._t, self._e2e, self._interval_t, self._interval, self._drops, self._sound_t, self._sound,
+                     *self._stages):
             ring.clear()
         self._last_capture = 0
         self._ranges.clear()
@@ -115,6 +123,9 @@ class LivePlots(pg.GraphicsLayoutWidget):
                 self._drops.push(float(rec.t_capture))
             elif rec.t_sent:   # went all the way through: the frames stage_ns measures, in the same order
                 self._t.push(float(rec.t_capture))
+            for stamp in rec.sounds:
+                self._sound_t.push(float(stamp.t_capture))
+                self._sound.push(stamp.latency_ns / 1e6)
         stages = stage_ns(records)
         for (name, _), ring in zip(STAGES, self._stages):
             for value in stages[name]:
@@ -138,17 +149,21 @@ class LivePlots(pg.GraphicsLayoutWidget):
         """Figures for the numbers beside the plots: over the last window_s seconds while live (the history
         holds more), over everything for a recorded trace; "over" says which."""
         e2e, t, drops = self._e2e.view(), self._t.view(), self._drops.view()
+        sound, sound_t = self._sound.view(), self._sound_t.view()
         if t.size and not self.show_all:
             start = t[-1] - self.window_s * 1e9
             first = int(np.searchsorted(t, start))
             e2e, t = e2e[first:], t[first:]
             drops = drops[drops >= start]
+            sound = sound[sound_t >= start]
         span_s = (t[-1] - t[0]) / 1e9 if t.size > 1 else 0.0
         return {
             "fps": (t.size - 1) / span_s if span_s > 0 else 0.0,
             "drops": int(drops.size),
             "e2e_p50_ms": float(np.percentile(e2e, 50)) if e2e.size else float("nan"),
             "e2e_p99_ms": float(np.percentile(e2e, 99)) if e2e.size else float("nan"),
+            "sound_p50_ms": float(np.percentile(sound, 50)) if sound.size else float("nan"),
+            "sound_p99_ms": float(np.percentile(sound, 99)) if sound.size else float("nan"),
             "over": "the whole trace" if self.show_all else f"last {self.window_s:g} s",
         }
 
@@ -164,7 +179,9 @@ class LivePlots(pg.GraphicsLayoutWidget):
                 curve.setData(x, ring.view())
             e2e = self._e2e.view()
             self.e2e_curve.setData(x, e2e)
-            top = nice_ceiling(max(float(e2e.max()), 1.0) * 1.1)
+            sound = self._sound.view()
+            self.sound_curve.setData((self._sound_t.view() - t[-1]) / 1e9, sound)
+            top = nice_ceiling(max(float(e2e.max()), float(sound.max()) if sound.size else 0.0, 1.0) * 1.1)
             self._set_range("latency_y", self.latency_plot, y=(0.0, top))
             self._set_range("latency_x", self.latency_plot, x=(self._x_start(x), 0.0))
             # the histogram spans the bulk (to p99.5); rarer spikes are seen in the latency plot

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from lalelu import config
 
 ENGINE_CHOICES = ("model", "backend", "midi_port", "kit", "player")   # the window's choices that configure play
+SOUND_CHOICES = ("sound", "volume")   # the window's sound switch and volume (percent)
 
 
 def _resolved(name: str):
@@ -22,6 +23,8 @@ class UiSettings:
     midi_port: str = _resolved("midi_port")
     kit: str = _resolved("kit")
     player: str = _resolved("player")  # calibration name; "" = none
+    sound: bool = field(default_factory=lambda: bool(config.resolve("sound")))
+    volume: float = field(default_factory=lambda: float(config.resolve("volume")))   # percent
     trace_dir: str = ""                # where recordings go; "" = the current directory
     geometry: str = ""                 # window geometry, hex of QByteArray
 
@@ -30,6 +33,8 @@ def load_settings() -> UiSettings:
     saved = config.load_user_settings()
     return UiSettings(source=saved.get("source") or "synthetic",
                       **{name: str(config.resolve(name, settings=saved)) for name in ENGINE_CHOICES},
+                      sound=bool(config.resolve("sound", settings=saved)),
+                      volume=min(100.0, max(0.0, float(config.resolve("volume", settings=saved)))),
                       trace_dir=saved.get("trace_dir", ""), geometry=saved.get("geometry", ""))
 
 

@@ -44,12 +44,21 @@ WRIST_MEMORY = 200                 # wrist observations kept for the blur indica
 CHECK_SECONDS = 5.0                # the camera check plays this long
 
 
+def short_sound_state(state: str) -> str:
+    """The sound's state in a few words: where it plays, or why it does not (the first clause)."""
+    if state.startswith("playing through "):
+        where = state[len("playing through "):].split(" (")[0]
+        return f"on, through {where}"
+    return state.split(";")[0]
+
+
 def default_engine_factory(settings: UiSettings, **overrides) -> EngineProcess:
     """An engine for the window's choices, in a process of its own; `overrides` are further EngineConfig
     fields (threads, cores...)."""
+    # The sound is always built (its switch may turn it on later), opened only while switched on.
     config = EngineConfig(source=settings.source, model=settings.model, backend=settings.backend,
                           kit=settings.kit, player=settings.player or None, midi_port=settings.midi_port,
-                          **overrides)
+                          sound=True, sound_on=settings.sound, volume=settings.volume / 100.0, **overrides)
     return EngineProcess(config)
 
 
@@ -88,7 +97,7 @@ class MainWindow(QMainWindow):
         status_box = QGroupBox("Status")
         status_layout = QVBoxLayout(status_box)
         self.status_labels: dict[str, QLabel] = {}
-        for key in ("source", "model", "cores", "midi", "note", "error"):
+        for key in ("source", "model", "cores", "midi", "sound", "note", "error"):
             label = QLabel("–")
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -98,6 +107,10 @@ class MainWindow(QMainWindow):
         self.status_labels["error"].hide()
         self.status_labels["note"].setStyleSheet("color: #8a6d00")
         self.status_labels["note"].hide()
+        # The sound's state changes while playing (starting, playing, a server gone): two lines, always, so that
+        # nothing below it moves; the whole sentence is its tooltip.
+        sound_label = self.status_labels["sound"]
+        sound_label.setFixedHeight(2 * sound_label.fontMetrics().lineSpacing() + 2)
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -146,6 +159,7 @@ class MainWindow(QMainWindow):
         self.controls.calibrate_requested.connect(self.open_calibration)
         self.controls.camera.adjust_requested.connect(self.adjust_camera)
         self.controls.camera.check_requested.connect(self.check_camera)
+        self.controls.sound_changed.connect(self.set_sound)
 
         self.timer = QTimer(self)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -291,6 +305,10 @@ class MainWindow(QMainWindow):
         self.status_labels["cores"].setText(f"<b>Cores</b> {pinned}")
         midi_state = stats.midi if started else "not started"
         self.status_labels["midi"].setText(f"<b>MIDI</b> {self.settings.midi_port} — {midi_state}")
+        sound_state = stats.sound if started else ("on" if self.settings.sound else "off")
+        osc = f"; <b>OSC</b> {stats.osc}" if stats.osc != "off" else ""
+        self.status_labels["sound"].setText(f"<b>Sound</b> {short_sound_state(sound_state)}{osc}")
+        self.status_labels["sound"].setToolTip(sound_state)
 
     def _show_numbers(self, stats: EngineStats) -> None:
         live = self.plots.summary()
@@ -304,7 +322,8 @@ class MainWindow(QMainWindow):
             f"<tr><td>hits</td><td align=right>{stats.hits}</td></tr>"
             f"<tr><td>p50</td><td align=right><b>{fmt_ms(live['e2e_p50_ms'], 1)}</b> ms</td></tr>"
             f"<tr><td>p99</td><td align=right><b>{fmt_ms(live['e2e_p99_ms'], 1)}</b> ms</td></tr>"
-            f"</table><small>end to end,<br>{live['over']}</small>")
+            f"<tr><td>sound</td><td align=right><b>{fmt_ms(live['sound_p50_ms'], 1)}</b> ms</td></tr>"
+            f"</table><small>end to end (sound: p50 to the<br>sound out), {live['over']}</small>")
 
     # --- the camera: exposure, the brightness and blur indicator, the check ----------------------------
     def wrist_speed_px_s(self) -> float | None:
@@ -390,6 +409,18 @@ class MainWindow(QMainWindow):
         label = self.status_labels["error"]
         label.setText(text)
         label.setVisible(bool(text))
+
+    # --- the built-in sound -----------------------------------------------------------------------
+    def set_sound(self, on: bool, volume: int) -> None:
+        """The sound's switch and volume: remembered, and passed to the engine while it plays."""
+        self.settings.sound, self.settings.volume = on, float(volume)
+        engine = self.engine
+        if engine is None:
+            return
+        try:
+            engine.set_sound(on, volume / 100.0)
+        except OSError as exc:
+            self.show_error(f"Sound: {exc}")
 
     # --- trace recording and viewing ----------------------------------------------------------
     def new_trace_path(self) -> Path:
