@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 
+from lalelu import config
 from lalelu.core.keypoints import Keypoint
 from lalelu.core.limbs import Limb
 from lalelu.core.matching import MATCH_WINDOW_NS, Tagged, match_hits
@@ -26,7 +27,7 @@ from lalelu.core.messages import Message
 from lalelu.engine import DEFAULT_THREADS, Engine, EngineConfig, EngineStats, ScriptClock
 from lalelu.engine.driver import EngineRun
 from lalelu.engine.view import EngineView
-from lalelu.gestures.detector import Detector
+from lalelu.gestures.factory import make_detector
 from lalelu.gestures.kit import Kit
 from lalelu.jack import JackServer, alsa_sequencer_available, default_server
 from lalelu.report import fmt_ms, sound_ns, stage_ns, summarize_ns
@@ -73,7 +74,8 @@ def played_on_the_right_drum(true: list[Tagged], sent: list[Tagged]) -> Played:
 
 
 def pipeline_results(records: list[TraceRecord], scripted: list[Tagged], fps: float,
-                     drummer: SyntheticDrummer | None = None, kit: Kit | None = None) -> dict[str, Any]:
+                     drummer: SyntheticDrummer | None = None, kit: Kit | None = None,
+                     detector: str | None = None) -> dict[str, Any]:
     """The benchmark's figures from the trace records and the script's hits. With the scripted `drummer`
     (its true keypoints) and the `kit` the engine played, also what the same frames give with a perfect pose
     model, and how far the pose model was off at each missed hit."""
@@ -128,7 +130,7 @@ def pipeline_results(records: list[TraceRecord], scripted: list[Tagged], fps: fl
         "hits_sent": len(sent),
     }
     if drummer is not None:
-        true = played_on_the_right_drum(in_run, true_pose_sent(drummer, kit, played, fps))
+        true = played_on_the_right_drum(in_run, true_pose_sent(drummer, kit, played, fps, detector))
         results["true_pose"] = {"hits_matched": true.matched, "hits_extra": true.extra,
                                 "hits_on_time": on_time(true.lags)}
         results["misses"] = [pose_at_miss(drummer, kit, played, miss) for miss in missed]
@@ -146,10 +148,11 @@ def e2e_parts(played: list[TraceRecord]) -> dict[str, np.ndarray]:
     return {"e2e": e2e, "inference": inference, "waiting": waiting, "own": e2e - inference - waiting}
 
 
-def true_pose_sent(drummer: SyntheticDrummer, kit: Kit, played: list[TraceRecord], fps: float) -> list[Tagged]:
-    """The hits a fresh detector sends when given the scripted drummer's true keypoints on the frames the
+def true_pose_sent(drummer: SyntheticDrummer, kit: Kit, played: list[TraceRecord], fps: float,
+                   kind: str | None = None) -> list[Tagged]:
+    """The hits a fresh detector (of the engine's kind) sends when given the scripted drummer's true keypoints on the frames the
     engine played: what the pipeline sends with a perfect pose model."""
-    detector = Detector(kit, fps=fps)
+    detector = make_detector(kind, kit, fps)
     sent = []
     for r in played:
         true_xy = drummer.keypoints_at(drummer.time_of(r.index))
@@ -206,22 +209,24 @@ def bench_midi_port(midi: bool, notes: list[str], sound: bool = False) -> Iterat
 
 
 def bench_config(fps: float, model: str, backend: str, threads: int, midi_port: str | None,
-                 cores: tuple[int | None, int | None], sound: bool = True, osc: str | None = None) -> EngineConfig:
+                 cores: tuple[int | None, int | None], sound: bool = True, osc: str | None = None,
+                 detector: str | None = None) -> EngineConfig:
     """The engine the pipeline benchmarks play: the scripted drummer in real time, looping, on a virtual
     MIDI port of the benchmark's own, the built-in sound on JACK (where its latency is measured), OSC when
     asked, with a ring that holds 10 s between the benchmark's reads."""
     return EngineConfig(source="synthetic", model=model, backend=backend, threads=threads, fps=fps,
                         realtime=True, loop=True, midi_port=midi_port, midi_virtual=True, capture_core=cores[0],
                         inference_core=cores[1], ring_capacity=int(fps * 10) + 100, sound=sound,
-                        audio_driver="jack", osc=osc)
+                        audio_driver="jack", osc=osc, detector=str(config.resolve("detector", detector)))
 
 
 def run_pipeline(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning", backend: str = "litert",
                  threads: int = DEFAULT_THREADS, midi: bool = True, cores: tuple[int | None, int | None] = (0, 1),
-                 notes: list[str] | None = None, sound: bool = True, osc: str | None = None) -> dict[str, Any]:
+                 notes: list[str] | None = None, sound: bool = True, osc: str | None = None,
+                 detector: str | None = None) -> dict[str, Any]:
     notes = notes if notes is not None else []
     with bench_midi_port(midi, notes, sound) as midi_port:
-        engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores, sound, osc))
+        engine = Engine(bench_config(fps, model, backend, threads, midi_port, cores, sound, osc, detector))
         run = EngineRun(engine, seconds, keep_records=True)
         sound_out = None
         try:
@@ -261,7 +266,7 @@ def played_results(engine: EngineView, run: EngineRun, said: list[Message], fps:
     notes.extend(str(m) for m in said)
     if run.lost:
         notes.append(f"the benchmark lost {run.lost} trace records")
-    results = pipeline_results(records, scripted, fps, drummer, engine.kit)
+    results = pipeline_results(records, scripted, fps, drummer, engine.kit, engine.config.detector)
     results.update(cores=stats.cores, realtime=stats.realtime, threads=threads, midi=midi)
     return results
 
@@ -333,11 +338,11 @@ def pose_lines(r: dict[str, Any]) -> list[str]:
 def bench_pipeline_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0, threads: int = DEFAULT_THREADS,
                         model: str = "lightning", backend: str = "litert",
                         cores: tuple[int | None, int | None] = (0, 1), out: TextIO | None = None,
-                        sound: bool = True, osc: str | None = None) -> int:
+                        sound: bool = True, osc: str | None = None, detector: str | None = None) -> int:
     out = out or sys.stdout
     notes: list[str] = []
     results = run_pipeline(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
-                           cores=cores, notes=notes, sound=sound, osc=osc)
+                           cores=cores, notes=notes, sound=sound, osc=osc, detector=detector)
     for note in notes:
         print(note, file=sys.stderr)
     if as_json:

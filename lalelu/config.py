@@ -18,6 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ENVIRONMENT = {
     "LALELU_SOURCE": "the source played when none is given (camera:N, file:PATH, synthetic)",
     "LALELU_BACKEND": "the pose backend when none is given",
+    "LALELU_DETECTOR": "the strike detector when none is given (heuristic or learned)",
     "LALELU_MIDI_BACKEND": "the MIDI backend that 'auto' means (alsa or jack)",
     "LALELU_SOUNDFONT": "the General MIDI soundfont (.sf2) of the built-in sound",
     "LALELU_AUDIO_DRIVER": "where the built-in sound plays: auto, jack, pulseaudio or alsa",
@@ -38,6 +39,9 @@ DEFAULTS: dict[str, object] = {
     "threads": 2,              # pose inference threads: one thread runs Lightning too close to 10 ms
     "fps": 100.0,
     "kit": "default",
+    # the strike detector: the heuristic one plays the scripted drummer through MoveNet with a third of the
+    # learned one's delay and on the right drums (BENCHMARKS.md, `lalelu bench pipeline --detector`)
+    "detector": "heuristic",
     "player": "",              # no calibration
     "midi_port": "lalelu drums",
     "midi_backend": "auto",
@@ -47,7 +51,8 @@ DEFAULTS: dict[str, object] = {
     "soundfont": "",           # "": Debian's General MIDI soundfont
     "osc": "",                 # HOST:PORT to send hits and the pose to; "": none
 }
-_ENV_OF = {"source": "LALELU_SOURCE", "backend": "LALELU_BACKEND", "midi_backend": "LALELU_MIDI_BACKEND",
+_ENV_OF = {"source": "LALELU_SOURCE", "backend": "LALELU_BACKEND", "detector": "LALELU_DETECTOR",
+           "midi_backend": "LALELU_MIDI_BACKEND",
            "soundfont": "LALELU_SOUNDFONT", "audio_driver": "LALELU_AUDIO_DRIVER"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 SETTINGS_SECTION = "General"   # the section QSettings used for the same file, so old settings still load
@@ -119,6 +124,11 @@ def calibration_dir() -> Path:
 def kits_dir() -> Path:
     """The built-in kits, inside the package (in a checkout, lalelu/assets links to the top-level assets/)."""
     return PACKAGE_DIR / "assets" / "kits"
+
+
+def detectors_dir() -> Path:
+    """The built-in learned detector's weights, beside the kits."""
+    return PACKAGE_DIR / "assets" / "detectors"
 
 
 def cache_dir() -> Path:

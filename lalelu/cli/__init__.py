@@ -1,7 +1,7 @@
 """The `lalelu` command: one module per verb, each with `register(subparsers)` and `run(args)`; errors a user
 can fix print one message.
 
-    run  app  report  replay  pose  models  calibrate  cameras  ports  synth  bench
+    run  app  report  replay  pose  models  calibrate  cameras  ports  synth  bench  train
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import os
 import sys
 
 from lalelu import __version__
-from lalelu.cli import app, bench, calibrate, cameras, models, pose, ports, replay, report, run, synth
+from lalelu.cli import app, bench, calibrate, cameras, models, pose, ports, replay, report, run, synth, train
 from lalelu.errors import LaleluError
 
-VERBS = (run, app, report, replay, pose, models, calibrate, cameras, ports, synth, bench)
+VERBS = (run, app, report, replay, pose, models, calibrate, cameras, ports, synth, bench, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,10 +10,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from lalelu.cli.options import add_engine_options, resolved
+from lalelu.core.protocols import Detector as StrikeDetector
 from lalelu.core.protocols import PoseEstimator, Source
 from lalelu.errors import LaleluError, SourceInterrupted
 from lalelu.gestures.calibration import calibrate, calibration_path, save_calibration
+from lalelu.gestures.factory import make_detector
 from lalelu.gestures.kit import Kit, load_kit
+from lalelu.gestures.training import retrain_from_script
 from lalelu.pose import load_estimator
 from lalelu.sources import choose_source, open_source
 from lalelu.sources.script import CalibrationScript
@@ -28,11 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Headless, guided by prompts: stand still in a neutral pose, then play a few strokes in each "
                     "zone. The result goes to calibration/NAME.toml; `lalelu run --player NAME` uses it.")
     p.add_argument("--player", required=True, help="the player's name (file calibration/NAME.toml)")
-    add_engine_options(p, ("source", "model", "backend", "threads", "kit", "fps"))
+    add_engine_options(p, ("source", "model", "backend", "threads", "kit", "detector", "fps"))
     p.add_argument("--neutral-seconds", type=float, default=3.0, help="length of the neutral pose (default 3)")
     p.add_argument("--zone-seconds", type=float, default=4.0, help="time to play each zone (default 4)")
     p.add_argument("--strokes", type=int, default=4, help="strokes to play per zone (default 4)")
     p.add_argument("--yes", action="store_true", help="do not wait for Enter: each step starts after its prompt")
+    p.add_argument("--retrain", action="store_true",
+                   help="also retrain the learned detector for this player from the play-along (needs a source "
+                        "that knows when each stroke was due: the scripted drummer here)")
     p.set_defaults(func=run)
 
 
@@ -65,8 +71,20 @@ def run(args: argparse.Namespace) -> int:
         source.close()
     # The rate the frames came at (a video's own, what a camera granted), which the detector's windows assume.
     fps = float(source.fps or resolved(args, "fps"))
-    cal = calibrate(args.player, kit, neutral, strokes, fps=fps, min_strokes=2)
+    def detector(listening: Kit, at_fps: float) -> StrikeDetector:
+        return make_detector(args.detector, listening, at_fps)
+
+    # The strokes are found by the heuristic detector unless another is asked for: the thresholds a
+    # calibration fits are its own.
+    cal = calibrate(args.player, kit, neutral, strokes, fps=fps, min_strokes=2,
+                    detector=detector if args.detector else None)
     save_calibration(cal, path)
+    if args.retrain:
+        if not isinstance(source, SyntheticDrummer):
+            raise LaleluError("--retrain needs to know when each stroke of the play-along was due: use --source "
+                              "synthetic (the window's play-along is to come)")
+        frames = list(neutral) + [f for zone in strokes.values() for f in zone]
+        retrain_from_script(args.player, cal.apply(kit), source.script, source.t0_ns, frames, fps, say=say)
     say(f"Saved {path}: shoulder width {cal.shoulder_width_px:.0f} px, torso ratio {cal.torso_ratio:.2f}, "
         f"stroke threshold {cal.hand_on_speed:.2f} shoulder widths/s.")
     for name, (x, y) in cal.zone_centers.items():

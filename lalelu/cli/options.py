@@ -11,6 +11,7 @@ from lalelu import config
 from lalelu.engine import EngineConfig
 from lalelu.errors import LaleluError
 from lalelu.gestures.calibration import load_calibration
+from lalelu.gestures.factory import DETECTORS
 from lalelu.gestures.kit import THRESHOLD_RANGES, Kit, load_kit
 from lalelu.midi import BACKENDS as MIDI_BACKENDS
 from lalelu.osc import parse_target
@@ -20,9 +21,9 @@ from lalelu.sound.soundfont import soundfont_problem
 from lalelu.sources import choose_source
 from lalelu.sources.exposure import ExposureRequest
 
-ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "midi_port", "midi_backend", "cores",
-                  "fps", "exposure_ms", "gain", "auto_exposure", "sound", "volume", "soundfont", "audio_driver",
-                  "osc")
+ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "detector", "midi_port", "midi_backend",
+                  "cores", "fps", "exposure_ms", "gain", "auto_exposure", "sound", "volume", "soundfont",
+                  "audio_driver", "osc")
 SOUND_OPTIONS = ("sound", "volume", "soundfont", "audio_driver", "osc")
 POSE_OPTIONS = ("model", "backend", "threads")
 
@@ -40,6 +41,8 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
         "threads": dict(type=int, help=f"pose inference threads (default {d['threads']})"),
         "kit": dict(help=f"kit name or .toml path (default {d['kit']})"),
         "player": dict(help="a player's calibration: a name (calibration/NAME.toml) or a .toml path"),
+        "detector": dict(choices=DETECTORS, help=f"strike detector (default: $LALELU_DETECTOR, else the last one "
+                                                 f"used, else {d['detector']})"),
         "midi_port": dict(help=f"virtual output port name or an existing port (default: {d['midi_port']})"),
         "midi_backend": dict(choices=("auto", *MIDI_BACKENDS),
                              help="MIDI backend (default: $LALELU_MIDI_BACKEND, else auto: ALSA, else JACK)"),
@@ -102,7 +105,7 @@ def engine_config(args: argparse.Namespace, **fixed) -> tuple[EngineConfig, str]
     further EngineConfig fields (record, realtime...)."""
     source, note = choose_source(getattr(args, "source", None))
     capture_core, inference_core = parse_cores(getattr(args, "cores", None))
-    values = {name: resolved(args, name) for name in ("model", "backend", "threads", "kit", "midi_port",
+    values = {name: resolved(args, name) for name in ("model", "backend", "threads", "kit", "detector", "midi_port",
                                                       "midi_backend", "fps")}
     player = resolved(args, "player") or None
     exposure = ExposureRequest(getattr(args, "exposure_ms", None), getattr(args, "gain", None),

@@ -44,7 +44,7 @@ def open_window(args: argparse.Namespace, options=None) -> int:
     choices = {name: getattr(args, name, None) for name in ("source", "model", "backend", "kit", "player",
                                                             "midi_port", "sound", "volume")}
     sound = sound_options(args)   # checked here: a bad --volume or --osc is said before the window opens
-    overrides = {name: resolved(args, name) for name in ("threads", "midi_backend", "fps")}
+    overrides = {name: resolved(args, name) for name in ("threads", "detector", "midi_backend", "fps")}
     exposure = ExposureRequest(getattr(args, "exposure_ms", None), getattr(args, "gain", None),
                                getattr(args, "auto_exposure", None)).validated()
     overrides.update(exposure_ms=exposure.exposure_ms, gain=exposure.gain, auto_exposure=exposure.auto)

@@ -51,6 +51,7 @@ class EngineConfig:
     backend: str = str(settings.DEFAULTS["backend"])
     threads: int = DEFAULT_THREADS
     kit: str = str(settings.DEFAULTS["kit"])
+    detector: str = str(settings.DEFAULTS["detector"])   # heuristic or learned (lalelu.gestures.factory)
     player: str | None = None
     midi_port: str | None = str(settings.DEFAULTS["midi_port"])  # None: no MIDI output (hits are still traced)
     midi_virtual: bool | None = None  # open our own virtual port; None: only for the default port name

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from lalelu.core.protocols import Detector, NoteSink, PoseEstimator, Source
 from lalelu.engine.scheduling import workers_realtime
 from lalelu.gestures.calibration import load_calibration
-from lalelu.gestures.detector import Detector as StrikeDetector
+from lalelu.gestures.factory import make_detector, player_weights
 from lalelu.gestures.kit import Kit, load_kit
 from lalelu.midi import DEFAULT_PORT, MidiOut
 from lalelu.osc import OscOut
@@ -56,7 +56,8 @@ def build_parts(config, *, source: Source | None = None, estimator: PoseEstimato
             calibration = load_calibration(config.player) if config.player else None
             # the rate the frames really come at (a video's own, what a camera granted): the detector's
             # windows are in frames
-            detector = StrikeDetector(kit, calibration=calibration, fps=source.fps or config.fps)
+            detector = make_detector(config.detector, kit, source.fps or config.fps, calibration,
+                                     weights=player_weights(config.player))
         if sinks is None:
             sinks = []
             if config.midi_port is not None:

@@ -11,14 +11,19 @@ from __future__ import annotations
 import re
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lalelu.config import calibration_dir
 from lalelu.core.body import neutral_pose
+from lalelu.core.protocols import Detector as StrikeDetector
 from lalelu.core.tomlfile import TomlFile
 from lalelu.errors import LaleluError
-from lalelu.gestures.detector import Detector, play_frames   # the detector finds the strokes' bottoms
+from lalelu.gestures.detector import (  # the detector finds the strokes' bottoms
+    Detector,
+    play_frames,
+)
 from lalelu.gestures.kit import Kit
 
 CALIBRATION_FORMAT = 1
@@ -61,8 +66,9 @@ class Calibration:
 
 
 def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Frames], fps: float = 100.0,
-              min_strokes: int = 2) -> Calibration:
-    """neutral: frames of the player standing still; zone_strokes: per hand zone, frames of a few strokes."""
+              min_strokes: int = 2, detector: Callable[[Kit, float], StrikeDetector] | None = None) -> Calibration:
+    """neutral: frames of the player standing still; zone_strokes: per hand zone, frames of a few strokes;
+    detector(kit, fps): a fresh detector that finds the strokes (None: the heuristic one)."""
     calibration_path(player)                        # refuses a bad player name before any work
     width, ratio = neutral_pose(neutral, kit.thresholds.min_score)
     # listen with half the kit's thresholds: a soft player's strokes must count too
@@ -75,7 +81,8 @@ def calibrate(player: str, kit: Kit, neutral: Frames, zone_strokes: dict[str, Fr
     travels: list[float] = []
     for zone in kit.hand_zones:
         frames = zone_strokes.get(zone.name, [])
-        hits, heights = play_frames(Detector(listening, fps=fps), frames)
+        fresh = Detector(listening, fps=fps) if detector is None else detector(listening, fps)
+        hits, heights = play_frames(fresh, frames)
         hits = [h for h in hits if h.limb.endswith("hand")]
         if hits:
             # the hand that played the zone is the one with the most (and hardest) strokes; the other one

@@ -50,6 +50,8 @@ _SPIKE = 0.08          # shoulder widths off both neighbours (at 100 fps): a one
 _REARM_SIDEWAYS = 0.3  # moving this far sideways after a hit (to another drum) re-arms the limb
 _BRIDGE_FRAMES = 4     # frames that must agree before a limb seen again after going missing joins its history
 _SETTLED_S = 0.03      # slower than half the on-speed this long after a hit: the stroke is over, re-arm
+_MIN_STOP = 20.0       # shoulder widths / s^2: a stroke stops at least this sharply (its peak speed over the
+                       # time from the peak to the bottom); a hand lowered or dropped to rest slows more gently
 
 
 class _Body:
@@ -114,7 +116,7 @@ class _Limb:
 
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
-                 "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing")
+                 "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing", "t_peak")
 
     def __init__(self, name: Limb, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, int(name.keypoint)
@@ -156,6 +158,7 @@ class _Limb:
         self.bottom_x = 0.0
         self.v_max = 0.0             # fastest recent speed, either way (decays)
         self.t_pred = 0.0            # predicted time of the armed stroke's bottom (0: none)
+        self.t_peak = 0.0            # when the current descent was fastest
         self.slow_since = math.inf   # since when the limb has been slow after its last hit
 
 
@@ -294,6 +297,7 @@ class Detector:
             return None
         if speed > limb.peak:
             limb.peak = speed
+            limb.t_peak = (ts[start] + ts[end - 1]) * 0.5      # the middle of the fit that measured it
         if not limb.armed:
             if limb.peak >= limb.on_speed and y_mid - limb.top >= limb.min_travel:
                 limb.armed = True
@@ -335,6 +339,10 @@ class Detector:
         if u_bottom < -3.0:
             u_bottom = -3.0
         t_bottom = t + u_bottom * period
+        if limb.peak < _MIN_STOP * max(t_bottom - limb.t_peak, period):
+            # it slowed down gently to its bottom: a hand lowered or dropped to rest, not a stroke
+            self._fire(limb, t, t_bottom, x, y)
+            return None
         return self._fire(limb, t, t_bottom, x, y)
 
     def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float, after_missing: bool) -> bool:

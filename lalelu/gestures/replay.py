@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lalelu.errors import LaleluError
 from lalelu.core.hits import Hit
-from lalelu.gestures.detector import Detector, play_frames
+from lalelu.errors import LaleluError
+from lalelu.gestures.detector import play_frames
+from lalelu.gestures.factory import make_detector
 from lalelu.gestures.kit import Kit
 from lalelu.trace import read_trace
 
@@ -30,8 +31,10 @@ class Replay:
         return self.times_ns[0] if self.times_ns else 0
 
 
-def replay_trace(path: str | Path, kit: Kit, fps: float | None = None) -> Replay:
-    """Replay a trace's keypoints to a detector of `kit` (a player's calibration already applied: played_kit)."""
+def replay_trace(path: str | Path, kit: Kit, fps: float | None = None, detector: str | None = None,
+                 weights: str | Path | None = None) -> Replay:
+    """Replay a trace's keypoints to a detector of `kit` (a player's calibration already applied: played_kit);
+    `detector`: heuristic or learned (None: the configured one), `weights`: a learned detector's own weights."""
     header, records = read_trace(path)
     frames = [(r.t_capture, r.keypoints) for r in records if r.keypoints is not None and not r.dropped]
     if not frames:
@@ -41,7 +44,7 @@ def replay_trace(path: str | Path, kit: Kit, fps: float | None = None) -> Replay
     if fps is None:
         gaps = sorted(b - a for a, b in zip(times, times[1:]) if b > a)
         fps = 1e9 / gaps[len(gaps) // 2] if gaps else 100.0
-    hits, heights = play_frames(Detector(kit, fps=fps), frames)
+    hits, heights = play_frames(make_detector(detector, kit, fps, weights=weights), frames)
     recorded = [h for r in records for h in r.hits]
     return Replay(times, hits, heights, recorded, fps)
 

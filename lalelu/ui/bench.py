@@ -29,7 +29,7 @@ GUI_BUDGET_MS = 0.5  # the window may cost the end-to-end p99 at most this much
 def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: str = "lightning",
                              backend: str = "litert", threads: int = DEFAULT_THREADS, midi: bool = True,
                              cores: tuple[int | None, int | None] = (0, 1), ui_fps: float = 30.0,
-                             notes: list[str] | None = None) -> dict[str, Any]:
+                             notes: list[str] | None = None, detector: str | None = None) -> dict[str, Any]:
     """bench_pipeline.run_pipeline's measurement, with the window open on the engine and Qt's loop running."""
     notes = notes if notes is not None else []
     try:
@@ -39,7 +39,8 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
         notes.append("no display: the window is drawn offscreen (QT_QPA_PLATFORM=offscreen), with all its work")
     with bench_midi_port(midi, notes, sound=True) as midi_port:
-        engine = EngineProcess(bench_config(fps, model, backend, threads, midi_port, cores))   # as the app runs it
+        engine = EngineProcess(bench_config(fps, model, backend, threads, midi_port, cores,
+                                            detector=detector))   # as the app runs it
         app = QApplication.instance() or QApplication([sys.argv[0]])
         settings = UiSettings(source="synthetic", model=model, backend=backend, midi_port=midi_port or "off")
         window = MainWindow(engine_factory=lambda _settings: engine, settings=settings, ui_fps=ui_fps,
@@ -82,14 +83,14 @@ def run_pipeline_with_window(seconds: float = 30.0, fps: float = 100.0, model: s
 def bench_pipeline_gui_main(seconds: float = 30.0, as_json: bool = False, fps: float = 100.0,
                             threads: int = DEFAULT_THREADS, model: str = "lightning", backend: str = "litert",
                             cores: tuple[int | None, int | None] = (0, 1), ui_fps: float = 30.0,
-                            out: TextIO | None = None) -> int:
+                            out: TextIO | None = None, detector: str | None = None) -> int:
     """Headless, then with the window open, in the same process."""
     out = out or sys.stdout
     notes: list[str] = []
     headless = run_pipeline(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
-                            cores=cores, notes=notes)
+                            cores=cores, notes=notes, detector=detector)
     gui = run_pipeline_with_window(seconds=seconds, fps=fps, model=model, backend=backend, threads=threads,
-                                   cores=cores, ui_fps=ui_fps, notes=notes)
+                                   cores=cores, ui_fps=ui_fps, notes=notes, detector=detector)
     for note in notes:
         print(note, file=sys.stderr)
     if as_json:
