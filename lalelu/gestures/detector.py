@@ -339,11 +339,14 @@ class Detector:
         if u_bottom < -3.0:
             u_bottom = -3.0
         t_bottom = t + u_bottom * period
+        # the drum is the one under the bottom of the stroke, not under where the limb is now (firing ahead
+        # of the bottom, the hand is still above it; a stroke that comes in on a slant is still travelling)
+        bx, by = _point_at(ts, xs, ys, t_bottom)
         if limb.peak < _MIN_STOP * max(t_bottom - limb.t_peak, period):
             # it slowed down gently to its bottom: a hand lowered or dropped to rest, not a stroke
-            self._fire(limb, t, t_bottom, x, y)
+            self._fire(limb, t, t_bottom, bx, by)
             return None
-        return self._fire(limb, t, t_bottom, x, y)
+        return self._fire(limb, t, t_bottom, bx, by)
 
     def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float, after_missing: bool) -> bool:
         """A sample too far from the last one: keep it aside until frames agree that the limb is there.
@@ -405,6 +408,23 @@ def play_frames(det: Detector, frames) -> tuple[list[Hit], dict[str, list[tuple[
             if at is not None:
                 heights[limb].append((t_ns * 1e-9, at[1]))
     return hits, heights
+
+
+def _point_at(ts: list[float], xs: list[float], ys: list[float], t: float) -> tuple[float, float]:
+    """The limb's position at time t: between two samples, on the line through them; after the last one,
+    carried on along the last two samples' motion for at most one frame."""
+    n = len(ts)
+    if n < 2:
+        return xs[-1], ys[-1]
+    i = n - 1
+    while i > 1 and ts[i - 1] > t:
+        i -= 1
+    t0, t1 = ts[i - 1], ts[i]
+    if t1 <= t0:
+        return xs[i], ys[i]
+    u = (t - t0) / (t1 - t0)
+    u = 0.0 if u < 0.0 else 2.0 if u > 2.0 else u
+    return xs[i - 1] + (xs[i] - xs[i - 1]) * u, ys[i - 1] + (ys[i] - ys[i - 1]) * u
 
 
 def _bottom_from_cubic(ts: list[float], ys: list[float], k: int) -> float | None:
