@@ -61,7 +61,12 @@ def resolve(name: str, flag: object = None, settings: dict[str, str] | None = No
         return env(variable)
     saved = (load_user_settings() if settings is None else settings).get(name)
     if saved:
-        return type(DEFAULTS[name])(saved) if name in DEFAULTS else saved
+        if name not in DEFAULTS:
+            return saved
+        try:
+            return type(DEFAULTS[name])(saved)
+        except ValueError:   # a hand-edited settings file: the settings are only a memory, the default plays
+            pass
     return DEFAULTS[name]
 
 

@@ -7,7 +7,8 @@ import argparse
 import json
 
 from lalelu.bench_pipeline import bench_pipeline_main
-from lalelu.cli.options import add_engine_options, add_kit_options, parse_cores, played_kit, resolved
+from lalelu.cli.options import (FPS, SECONDS, THREADS, add_engine_options, add_kit_options, number, parse_cores,
+                                played_kit, resolved)
 from lalelu.errors import LaleluError
 from lalelu.gestures.bench import format_table, run_bench, summary
 from lalelu.gestures.floor import timing_floor
@@ -23,15 +24,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = bench.add_parser("inference", help="model x backend inference times")
     p.add_argument("--model", help="one model (default: every installed one)")
     p.add_argument("--backend", help="one backend (default: litert, tensorflow, onnxruntime, and tensorrt on a GPU)")
-    p.add_argument("--threads", type=int, help="one thread count (default: 1 and 2)")
-    p.add_argument("--runs", type=int, default=200, help="timed calls per row after warm-up (default: 200)")
-    p.add_argument("--warmup", type=int, default=20, help="untimed calls after the first (default: 20)")
+    p.add_argument("--threads", type=THREADS, help="one thread count (default: 1 and 2)")
+    p.add_argument("--runs", type=number("number of runs", int, lo=1), default=200, help="timed calls per row after warm-up (default: 200)")
+    p.add_argument("--warmup", type=number("number of warm-up calls", int, lo=0), default=20, help="untimed calls after the first (default: 20)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=run_inference)
 
     p = bench.add_parser("pipeline", help="the whole instrument against the scripted drummer",
                          description="Scripted drummer at 100 fps -> pose -> detector -> MIDI, headless.")
-    p.add_argument("--seconds", type=float, default=30.0, help="how long to play (default 30)")
+    p.add_argument("--seconds", type=SECONDS, default=30.0, help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
     p.add_argument("--gui", action="store_true",
@@ -45,10 +46,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of rows, one per condition")
     p.add_argument("--noise", action="append", choices=tuple(NOISE_LEVELS),
                    help="noise level(s) to run (repeatable; default: all)")
-    p.add_argument("--seconds", type=float, default=8.0, help="length of each condition (default 8)")
+    p.add_argument("--seconds", type=SECONDS, default=8.0, help="length of each condition (default 8)")
     add_kit_options(p, player=False)
-    p.add_argument("--fps", type=float, default=100.0, help="frame rate of the sequences (default 100)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=FPS, default=100.0, help="frame rate of the sequences (default 100)")
+    p.add_argument("--seed", type=number("random seed", int, lo=0), default=0)
     p.add_argument("--floor", action="store_true",
                    help="also fit the exact stroke template to each hand stroke (an oracle) and print its timing "
                         "error beside the detector's: the floor that noise sets")
@@ -60,8 +61,6 @@ def run_inference(args: argparse.Namespace) -> int:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
-    if args.seconds <= 0:
-        raise LaleluError(f"--seconds {args.seconds:g}: give a positive number")
     options = dict(seconds=args.seconds, as_json=args.json, fps=resolved(args, "fps"),
                    threads=resolved(args, "threads"), model=resolved(args, "model"),
                    backend=resolved(args, "backend"), cores=parse_cores(args.cores))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lalelu.cli.options import add_kit_options, played_kit
+from lalelu.cli.options import FPS, add_kit_options, played_kit
 from lalelu.gestures.replay import format_hits, plot_replay, replay_trace
 
 
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "`lalelu run --headless --record` with another kit, calibration or thresholds.")
     p.add_argument("trace", metavar="TRACE", help="trace file (JSON Lines)")
     add_kit_options(p)
-    p.add_argument("--fps", type=float, help="frame rate (default: from the trace's frame times)")
+    p.add_argument("--fps", type=FPS, help="frame rate (default: from the trace's frame times)")
     p.add_argument("--plot", metavar="OUT.png", help="draw the hits over the wrist and ankle trajectories")
     p.set_defaults(func=run)
 

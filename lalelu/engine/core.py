@@ -280,6 +280,7 @@ class Engine:
             yield_to_inference = source.renders_in_python
         fps = self._source_fps()
         handoff_timeout = 0.5 / fps if fps > 0 else 0.005
+        said = source.warning   # said at start(); a source may say more while it plays (a damaged video)
         try:
             source.start()
             interrupted = False
@@ -291,6 +292,9 @@ class Engine:
                         interrupted = True
                         self._post(messages.warning(f"{exc}; looking for it again, play goes on when it is back"))
                     continue
+                if source.warning is not said:
+                    said = source.warning
+                    self._post(messages.warning(said))
                 if frame is None:
                     break
                 if interrupted:
