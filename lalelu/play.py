@@ -9,7 +9,7 @@ from typing import Any
 from lalelu.engine import Engine, EngineConfig, EngineStats
 from lalelu.engine.driver import EngineRun
 from lalelu.jack import ensure_jack_server
-from lalelu.report import fmt_ms, summarize_ns
+from lalelu.report import fmt_ms
 
 
 def status_line(elapsed_s: float, stats: EngineStats) -> str:
@@ -21,7 +21,7 @@ def status_line(elapsed_s: float, stats: EngineStats) -> str:
 
 def summary_lines(engine: Engine, run: EngineRun) -> list[str]:
     stats = engine.stats()
-    e2e = summarize_ns(run.e2e_ns)
+    e2e = run.e2e.summary()
     elapsed_s = run.elapsed_s
     played = stats.frames
     total = played + stats.drops

@@ -1,4 +1,4 @@
-"""`lalelu bench inference | pipeline | gestures`: the benchmarks, each printing figures (BENCHMARKS.md keeps
+"""`lalelu bench inference | pipeline | soak | gestures`: the benchmarks, each printing figures (BENCHMARKS.md keeps
 the latest)."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import argparse
 import json
 
 from lalelu.bench_pipeline import bench_pipeline_main
-from lalelu.cli.options import (FPS, SECONDS, THREADS, add_engine_options, add_kit_options, number, parse_cores,
-                                played_kit, resolved)
+from lalelu.cli.options import (FPS, MAX_SECONDS, SECONDS, THREADS, add_engine_options, add_kit_options, number,
+                                parse_cores, played_kit, resolved)
 from lalelu.errors import LaleluError
 from lalelu.gestures.bench import format_table, run_bench, summary
 from lalelu.gestures.floor import timing_floor
@@ -38,6 +38,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--gui", action="store_true",
                    help="also run it with the window open (same run) and compare end-to-end p99")
     p.set_defaults(func=run_pipeline)
+
+    p = bench.add_parser("soak", help="play for a long time: RSS growth, latency per minute, drops, hits",
+                         description="The scripted drummer at 100 fps -> pose -> detector -> MIDI for N minutes "
+                                     "(a JACK server and a MIDI receiver of its own): each minute's e2e p50 and "
+                                     "p99, drops and hits matched, then the RSS growth per hour after the warm-up, "
+                                     "the first and last minutes' e2e p99 side by side, and the notes left hanging.")
+    p.add_argument("--minutes", type=number("number of minutes", above=0.0, hi=MAX_SECONDS / 60), default=60.0,
+                   help="how long to play (default 60)")
+    p.add_argument("--warmup-minutes", type=number("number of minutes", lo=0.0, hi=MAX_SECONDS / 60), default=1.0,
+                   help="RSS growth is measured after this (default 1)")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object (minutes on stderr)")
+    add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
+    p.set_defaults(func=run_soak)
 
     p = bench.add_parser("gestures", help="strike detector on scripted keypoints",
                          description="The strike detector on scripted keypoint sequences with known hits (tempi "
@@ -70,6 +83,18 @@ def run_pipeline(args: argparse.Namespace) -> int:
 
             return bench_pipeline_gui_main(**options)
         return bench_pipeline_main(**options)
+    except OSError as exc:
+        raise LaleluError(str(exc)) from exc
+
+
+def run_soak(args: argparse.Namespace) -> int:
+    from lalelu.bench_soak import bench_soak_main
+
+    try:
+        return bench_soak_main(args.minutes, fps=resolved(args, "fps"), model=resolved(args, "model"),
+                               backend=resolved(args, "backend"), threads=resolved(args, "threads"),
+                               cores=parse_cores(args.cores), warmup_minutes=args.warmup_minutes,
+                               as_json=args.json)
     except OSError as exc:
         raise LaleluError(str(exc)) from exc
 

@@ -106,8 +106,8 @@ class VideoFileSource(BaseSource):
             left = (self.frame_count - self._attempts if self.frame_count is not None
                     else MAX_UNREADABLE_RUN - run)
             if left <= 0:
-                # the end of the file; failures just before it were damaged frames at its end
-                tail = run - 1 if self.frame_count is not None else 0
+                # the end of the file; failed reads of frames it counts were damaged frames at its end
+                tail = run - max(0, self._attempts - self.frame_count) if self.frame_count is not None else 0
                 if tail:
                     self.skipped += tail
                     self.warning = (f"video {self.path.name}: its last {tail} frame{'s' if tail != 1 else ''} did "
