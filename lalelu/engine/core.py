@@ -150,6 +150,7 @@ class Engine:
         self._throttling = ThrottlingGuard(self.config.rt_priority)
         self._saturation_warned = False
         self._threads_ready = {role: threading.Event() for role in ROLES}
+        self._ended = {role: threading.Event() for role in ROLES}   # set by each thread as its last act
 
         self._capture_thread: threading.Thread | None = None
         self._inference_thread: threading.Thread | None = None
@@ -199,10 +200,14 @@ class Engine:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        for thread in (self._capture_thread, self._inference_thread):
-            if thread is not None:
-                thread.join(timeout=2.0)
-        stuck = [t.name for t in (self._capture_thread, self._inference_thread) if t is not None and t.is_alive()]
+        # Each thread sets its event as its last act: waiting on those, not on Thread.join, keeps a Ctrl-C
+        # here from marking a thread that still runs as stopped (Python 3.11's join, bpo-45274), after which
+        # its parts would be closed under it and its last records lost.
+        threads = [(t, self._ended[role]) for role, t in (("capture", self._capture_thread),
+                                                          ("inference", self._inference_thread)) if t is not None]
+        for _, ended in threads:
+            ended.wait(2.0)
+        stuck = [t.name for t, ended in threads if not ended.is_set()]
         if stuck:   # e.g. a camera hanging in its driver: closing what it still uses could crash the process
             self._post(messages.warning(f"{', '.join(stuck)} did not stop within 2 s; the source, model and MIDI "
                                         "port are left to close when the program ends"))
@@ -233,15 +238,14 @@ class Engine:
 
     @property
     def running(self) -> bool:
-        t = self._inference_thread
-        return t is not None and t.is_alive()
+        return self._inference_thread is not None and not self._ended["inference"].is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the source has ended and its last frame was played; True if it has."""
+        """Wait until the source has ended and its last frame was played; True if it has. (An Event, not
+        Thread.join: a Ctrl-C during a join can mark a running thread as stopped in Python 3.11.)"""
         if self._inference_thread is None:
             return True
-        self._inference_thread.join(timeout)
-        return not self._inference_thread.is_alive()
+        return self._ended["inference"].wait(timeout)
 
     # ---- threads ------------------------------------------------------------------------------
 
@@ -317,6 +321,7 @@ class Engine:
             with self._cond:
                 self._source_ended = True
                 self._cond.notify_all()
+            self._ended["capture"].set()
 
     def _drop(self, frame: Frame) -> None:
         """Count and trace a frame that will not be played; with self._cond held."""
@@ -334,8 +339,8 @@ class Engine:
             self.ring.append(rec)
 
     def _inference_loop(self) -> None:
-        self._setup_thread("inference", self.config.inference_core)
         try:
+            self._setup_thread("inference", self.config.inference_core)
             self._play()
         except BaseException as exc:  # a failing model or detector ends play with a reason, not a silent death
             self.error = exc
@@ -343,6 +348,8 @@ class Engine:
             with self._cond:
                 self._stopping = True
                 self._cond.notify_all()
+        finally:
+            self._ended["inference"].set()
 
     def _next_frame(self) -> Frame | None:
         """The newest frame, waiting for one (never spinning); None when stopping or the source has ended.
