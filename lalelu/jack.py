@@ -327,14 +327,15 @@ def reap_stale_server(name: str) -> str | None:
     return message
 
 
-def ensure_jack_server(notify: Callable[[str], None] = print) -> JackServer | None:
-    """For the app: when no MIDI backend works but jackd is installed, start a dummy JACK server.
+def ensure_jack_server(notify: Callable[[str], None] = print, backend: str = "auto") -> JackServer | None:
+    """For the app: when no MIDI backend works (or JACK is asked for, backend="jack", and none runs) but jackd
+    is installed, start a dummy JACK server.
 
     Returns the server it started (stopped automatically at exit, or by the kernel when this process dies; and
-    started again if it dies first), or None when ALSA or a JACK server is already there. A server an earlier
-    lalelu left behind is stopped first. Raises OSError saying what to install when neither works.
+    started again if it dies first), or None when ALSA (for "auto") or a JACK server is already there. A server
+    an earlier lalelu left behind is stopped first. Raises OSError saying what to install when neither works.
     """
-    if alsa_sequencer_available():
+    if backend == "alsa" or (backend == "auto" and alsa_sequencer_available()):
         return None
     stale = reap_stale_server(default_server_name())
     if stale:

@@ -48,7 +48,7 @@ def play_headless(config: EngineConfig, duration_s: float | None = None, source_
     say(source_note or f"source: {config.source}")
     jack = None
     if config.midi_port is not None and config.midi_backend in ("auto", "jack"):
-        jack = ensure_jack_server(notify=say)
+        jack = ensure_jack_server(notify=say, backend=config.midi_backend)
 
     terminated = threading.Event()
 

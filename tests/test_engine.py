@@ -177,7 +177,9 @@ def test_a_source_hanging_in_read_is_not_closed_under_its_thread(estimator) -> N
                     source=source, estimator=estimator)
     engine._owned.append(source)    # as if the engine had opened it
     engine.start()
+    deadline = time.monotonic() + 60
     while not source.reading:
+        assert time.monotonic() < deadline, "the source never hung in read()"
         time.sleep(0.01)
     engine.stop()
     assert any("lalelu-capture did not stop within 2 s" in str(m) for m in engine.messages())
@@ -512,7 +514,7 @@ def test_bench_pipeline_json(jack_server: JackServer) -> None:
     assert set(result["hit_lag_ms"]) == {"p50", "p95", "max"} and 0 <= result["hits_on_time"] <= result["hits_matched"]
     assert set(result["e2e_ms"]) == {"p50", "p99", "max", "std"} and set(result["overhead_ms"]) == {"p50", "p99"}
     assert result["frames"] > 0 and 0 <= result["drops"] < result["frames"]
-    assert result["hits_scripted"] > 0 and 0 <= result["hits_matched"] <= result["hits_scripted"]
+    assert result["hits_scripted"] > 0 and 0 < result["hits_matched"] <= result["hits_scripted"]
     assert 0 < result["e2e_ms"]["p50"] <= result["e2e_ms"]["p99"] <= result["e2e_ms"]["max"]
     # The same frames with the drummer's true keypoints (what they give on frames without drops is tested
     # below, without timing; here frames a busy machine dropped may hide strokes).
