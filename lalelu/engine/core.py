@@ -30,6 +30,7 @@ from lalelu.engine.scheduling import DEFAULT_RT_PRIORITY, ThrottlingGuard, make_
 from lalelu.errors import SourceInterrupted
 from lalelu.gestures.kit import Kit
 from lalelu.midi import MidiOut
+from lalelu.pose.tracking import PlayerTracker
 from lalelu.report import summarize_ns
 from lalelu.sources.synthetic import SyntheticDrummer
 from lalelu.trace import TraceRecord, TraceRecorder, TraceRing
@@ -128,6 +129,7 @@ class Engine:
         self.kit: Kit | None = detector.kit if detector is not None else None
         self._owned: list = []
         self.ring = TraceRing(self.config.ring_capacity)
+        self.tracker = PlayerTracker()   # keeps the player when someone else walks into the picture
 
         self._cond = threading.Condition(threading.Lock())
         self._slot: Frame | None = None  # the newest frame not yet taken by the inference thread
@@ -370,6 +372,7 @@ class Engine:
     def _play(self) -> None:
         """The hot path, top to bottom: frame -> pose -> hits -> notes -> trace."""
         estimator, detector, sinks, ring = self.estimator, self.detector, self.sinks, self.ring
+        pick = self.tracker.pick
         now = time.monotonic_ns
         window_start, idle_ns = now(), 0
         while True:
@@ -386,8 +389,9 @@ class Engine:
             people = estimator(frame.image)
             t_infer_end = now()
             keypoints, hits = None, []
-            if people:
-                keypoints = (people[0] if len(people) == 1 else max(people, key=lambda p: p.score)).keypoints
+            player = pick(people, frame.t_capture) if people else None   # the player, not whoever scores highest
+            if player is not None:
+                keypoints = player.keypoints
                 hits = detector.update(frame.t_capture, keypoints)
             t_detect = now()
             if hits and sinks:

@@ -3,7 +3,7 @@
     src = open_source("synthetic", fps=100.0, realtime=True)
     src.start(); frame = src.read(); src.close()      # read() blocks until the next frame, None at the end
 
-`synthetic` takes options after a colon: `synthetic:tempo=120,pattern=basic,seconds=20`.
+`synthetic` takes options after a colon: `synthetic:tempo=120,pattern=basic,seconds=20,passerby=1`.
 Which source plays when none is given: lalelu.config's order ($LALELU_SOURCE, the saved setting), then the
 first webcam that opens, else the scripted drummer (choose_source).
 """
@@ -15,6 +15,7 @@ from lalelu.core.protocols import Source
 from lalelu.errors import LaleluError
 from lalelu.gestures.kit import Kit
 from lalelu.sources.camera import CameraSource, camera_available
+from lalelu.sources.passerby import DrummerWithPasserby
 from lalelu.sources.script import DrumScript
 from lalelu.sources.synthetic import SyntheticDrummer
 from lalelu.sources.video import VideoFileSource
@@ -26,9 +27,9 @@ def _synthetic_options(text: str) -> dict[str, str]:
     options = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = item.partition("=")
-        if not sep or key not in ("tempo", "pattern", "seconds"):
+        if not sep or key not in ("tempo", "pattern", "seconds", "passerby"):
             raise LaleluError(f"synthetic source option {item!r} not understood: use tempo=BPM, pattern=NAME, "
-                              "seconds=N, e.g. synthetic:tempo=120,pattern=basic")
+                              "seconds=N, passerby=1 (someone walks by behind), e.g. synthetic:tempo=120,pattern=basic")
         options[key] = value
     return options
 
@@ -54,8 +55,8 @@ def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool
                                 duration=float(opts["seconds"]) if "seconds" in opts else None, kit=kit)
         except ValueError as e:
             raise LaleluError(f"synthetic source {name!r}: {e}") from None
-        return SyntheticDrummer(script, kit=kit, fps=fps, size=size, realtime=realtime,
-                                loop=True if loop is None else loop)
+        drummer = DrummerWithPasserby if opts.get("passerby", "0") not in ("0", "no", "off", "") else SyntheticDrummer
+        return drummer(script, kit=kit, fps=fps, size=size, realtime=realtime, loop=True if loop is None else loop)
     raise LaleluError(f"unknown source {name!r}: use camera:N, file:PATH or synthetic")
 
 
