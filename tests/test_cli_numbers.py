@@ -126,3 +126,21 @@ def test_record_onto_an_existing_trace_needs_force(tmp_path, capsys) -> None:
     from lalelu.cli.run import check_record_path
 
     check_record_path(existing, force=True)     # --force: allowed
+
+
+@settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(options=st.lists(st.tuples(st.sampled_from(["tempo", "seconds", "pattern", "passerby", "speed"]),
+                                  st.one_of(st.floats().map(repr), st.integers(-5, 500).map(str), st.text(max_size=6))),
+                        max_size=3),
+       camera=st.text(max_size=6))
+def test_any_source_text_is_a_source_or_a_clear_error(options, camera) -> None:
+    """`--source synthetic:KEY=VALUE,...` and `camera:N` with anything after the colon."""
+    from lalelu.sources import open_source
+
+    text = "synthetic:" + ",".join(f"{k}={v}" for k, v in options)
+    for name in (text, f"camera:{camera}", f"file:{camera}"):
+        try:
+            source = open_source(name, fps=30.0)
+        except LaleluError:
+            continue
+        source.close()

@@ -10,6 +10,8 @@ first webcam that opens, else the scripted drummer (choose_source).
 
 from __future__ import annotations
 
+import math
+
 from lalelu import config
 from lalelu.core.protocols import Source
 from lalelu.errors import LaleluError
@@ -34,6 +36,20 @@ def _synthetic_options(text: str) -> dict[str, str]:
     return options
 
 
+def _positive(name: str, opts: dict[str, str], key: str, default: float | None, hi: float = math.inf):
+    """A synthetic option's number: finite, above 0 (and at most `hi`)."""
+    if key not in opts:
+        return default
+    try:
+        value = float(opts[key])
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= hi):
+        raise LaleluError(f"synthetic source {name!r}: {key}={opts[key]!r}: give a number above 0"
+                          + (f" and at most {hi:g}" if hi < math.inf else ""))
+    return value
+
+
 def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool | None = None,
                 size: tuple[int, int] = (640, 480), kit: Kit | None = None) -> Source:
     """A source by name. loop=None: the source's own habit (the scripted drummer loops, files do not)."""
@@ -50,11 +66,8 @@ def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool
         return VideoFileSource(rest, realtime=realtime, loop=bool(loop))
     if kind == "synthetic":
         opts = _synthetic_options(rest)
-        try:
-            script = DrumScript(tempo=float(opts.get("tempo", 100.0)), pattern=opts.get("pattern", "rock"),
-                                duration=float(opts["seconds"]) if "seconds" in opts else None, kit=kit)
-        except ValueError as e:
-            raise LaleluError(f"synthetic source {name!r}: {e}") from None
+        script = DrumScript(tempo=_positive(name, opts, "tempo", 100.0), pattern=opts.get("pattern", "rock"),
+                            duration=_positive(name, opts, "seconds", None, hi=1e6), kit=kit)
         drummer = DrummerWithPasserby if opts.get("passerby", "0") not in ("0", "no", "off", "") else SyntheticDrummer
         return drummer(script, kit=kit, fps=fps, size=size, realtime=realtime, loop=True if loop is None else loop)
     raise LaleluError(f"unknown source {name!r}: use camera:N, file:PATH or synthetic")
