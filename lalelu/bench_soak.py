@@ -87,6 +87,7 @@ class Minute:
     matched: int = 0
     extra: int = 0
     rss_mb: float = 0.0
+    partial: bool = False           # the run's last, unfinished minute: left out of the first/last comparison
     e2e: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
@@ -129,8 +130,9 @@ class NoteCounter:
 class Soak:
     """What the soak measures, fed with the engine's trace records as they come (EngineRun's on_records)."""
 
-    def __init__(self, t0_ns: int, compare_minutes: int) -> None:
+    def __init__(self, t0_ns: int, compare_minutes: int, fps: float) -> None:
         self.t0_ns = t0_ns
+        self.fps = fps
         self.compare = compare_minutes
         self.minutes: list[Minute] = []        # the finished ones (a few numbers each)
         self.open: dict[int, Minute] = {}
@@ -201,20 +203,24 @@ class Soak:
         for m in sorted(self.open):
             if not final and self.t0_ns + (m + 1) * MINUTE_NS + SETTLE_NS > now_ns:
                 break
-            closed.append(self._close(m))
+            closed.append(self._close(m, final))
         return closed
 
-    def _close(self, m: int) -> Minute:
+    def _close(self, m: int, final: bool) -> Minute:
         minute = self.open.pop(m)
         hist = self._hist.pop(m)
         minute.e2e = {k: hist.summary()[k] for k in ("n", "p50", "p99", "max")}
         minute.rss_mb = self.rss_last_mb
+        minute.partial = final and minute.frames + minute.drops < 0.9 * self.fps * 60
         self.total.merge(hist)
-        if m < self.compare:
-            self.first.merge(hist)
-        self._recent.append(hist)
-        if len(self._recent) > self.compare:
-            self._spare.append(self._recent.pop(0))
+        if minute.partial:
+            self._spare.append(hist)
+        else:
+            if m < self.compare:
+                self.first.merge(hist)
+            self._recent.append(hist)
+            if len(self._recent) > self.compare:
+                self._spare.append(self._recent.pop(0))
         self.minutes.append(minute)
         return minute
 
@@ -266,7 +272,7 @@ def run_soak(minutes: float, fps: float = 100.0, model: str = "lightning", backe
         counter = None
         try:
             engine.start()
-            soak = Soak(engine.started_ns, compare)
+            soak = Soak(engine.started_ns, compare, fps)
             run.attach()
             if port is not None:
                 if not engine.midi.wait_connected(5.0):
@@ -296,8 +302,7 @@ def run_soak(minutes: float, fps: float = 100.0, model: str = "lightning", backe
             soak.matcher.scripted = [h for h in soak.matcher.scripted if h.t_ns <= stopped_ns - MATCH_WINDOW_NS]
             for minute in soak.settle(stopped_ns, final=True):
                 if minute.frames + minute.drops:
-                    say(minute_line(minute) + ("  (part of a minute)" if minute.frames + minute.drops < 0.9 * fps * 60
-                                               else ""))
+                    say(minute_line(minute) + ("  (part of a minute)" if minute.partial else ""))
         finally:
             engine.stop()
             if counter is not None:
