@@ -44,8 +44,8 @@ def test_the_latency_histogram_gives_the_summary_within_one_bin() -> None:
 
 def test_driving_an_engine_for_longer_keeps_the_same_memory() -> None:
     """Headless play and the benchmarks drive the engine with EngineRun; it used to keep every frame's
-    end-to-end latency in a list (0.2 MB a minute at 100 fps). Memory that lalelu's code allocates must not
-    grow between 600 and 2600 frames (the ring is full by then)."""
+    end-to-end latency in a list (0.2 MB a minute at 100 fps, 72 kB over these 2000 frames). Memory that lalelu's
+    code allocates must not grow between 600 and 2600 frames (the ring is full by then)."""
     from lalelu.engine import Engine, EngineConfig
     from lalelu.engine.driver import EngineRun
     from lalelu.gestures.kit import load_kit
@@ -53,8 +53,9 @@ def test_driving_an_engine_for_longer_keeps_the_same_memory() -> None:
 
     kit = load_kit()
     drummer = SyntheticDrummer(kit=kit, fps=100.0, size=(160, 120), realtime=False, loop=True)
+    # a ring of ten: what its records hold (a dropped frame's is smaller) changes little between the snapshots
     engine = Engine(EngineConfig(midi_port=None, capture_core=None, inference_core=None, rt_priority=None,
-                                 ring_capacity=100), source=drummer, estimator=TruePose(drummer))
+                                 ring_capacity=10), source=drummer, estimator=TruePose(drummer))
     run = EngineRun(engine)
 
     def played_until(frames: int) -> None:
@@ -77,7 +78,7 @@ def test_driving_an_engine_for_longer_keeps_the_same_memory() -> None:
     grown = sum(s.size_diff for s in growth)
     top = "\n".join(f"{s.size_diff:+d} B at {s.traceback.format()[-2:]}" for s in growth[:5])
     assert grown < 16_000, f"lalelu's memory grew {grown} B over 2000 frames:\n{top}"
-    assert run.e2e.n >= 2000
+    assert run.e2e.n + run.lost >= 2000
 
 
 def test_the_streaming_matcher_pairs_as_one_match_over_everything() -> None:
