@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                      "the first and last minutes' e2e p99 side by side, and the notes left hanging.")
     p.add_argument("--minutes", type=number("number of minutes", above=0.0, hi=MAX_SECONDS / 60), default=60.0,
                    help="how long to play (default 60)")
-    p.add_argument("--warmup-minutes", type=number("number of minutes", lo=0.0, hi=MAX_SECONDS / 60), default=1.0,
-                   help="RSS growth is measured after this (default 1)")
+    p.add_argument("--warmup-minutes", type=number("number of minutes", lo=0.0, hi=MAX_SECONDS / 60), default=2.0,
+                   help="RSS growth is measured after this (default 2: the first minutes' allocations settle)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object (minutes on stderr)")
     add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
     p.set_defaults(func=run_soak)
