@@ -33,6 +33,8 @@ OPTIONS = [
     (["bench", "pipeline"], "--fps", 1.0, MAX_FPS, False),
     (["bench", "soak"], "--minutes", 0.0, 1e6 / 60, False),
     (["bench", "soak"], "--fps", 1.0, MAX_FPS, False),
+    (["bench", "tracking"], "--seconds", 0.0, 1e6, False),
+    (["bench", "tracking"], "--fps", 1.0, MAX_FPS, False),
     (["bench", "gestures"], "--seconds", 0.0, 1e6, False),
     (["bench", "gestures"], "--fps", 1.0, MAX_FPS, False),
     (["bench", "gestures"], "--seed", 0, None, True),

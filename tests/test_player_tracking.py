@@ -134,3 +134,12 @@ def test_the_tracker_looks_for_the_player_afresh_after_a_second_without(scene) -
     assert tracker.rejected == 1
     assert tracker.pick([other, drummer], 200_000_000) is drummer
     assert tracker.pick([far], 1_300_000_000) is far             # the player gone for a second: looked for afresh
+
+
+def test_bench_tracking_prints_the_cost_and_what_was_kept(capsys) -> None:
+    from lalelu.cli import main
+
+    assert main(["bench", "tracking", "--seconds", "1", "--fps", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "PlayerTracker.pick, 1 person: median" in out and "PlayerTracker.pick, 2 people: median" in out
+    assert "someone found in" in out and "of 10 frames" in out and "by the tracker" in out

@@ -1,4 +1,4 @@
-"""`lalelu bench inference | pipeline | soak | gestures`: the benchmarks, each printing figures (BENCHMARKS.md keeps
+"""`lalelu bench inference | pipeline | soak | tracking | gestures`: the benchmarks, each printing figures (BENCHMARKS.md keeps
 the latest)."""
 
 from __future__ import annotations
@@ -52,6 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
     p.set_defaults(func=run_soak)
 
+    p = bench.add_parser("tracking", help="the player tracker: its cost per frame, and a passer-by kept out",
+                         description="PlayerTracker.pick's cost per frame (the scripted drummer's true keypoints, "
+                                     "alone and with a passer-by's), and MultiPose on the drummer with a passer-by "
+                                     "crossing behind: frames the passer-by played by the old rule and the tracker.")
+    p.add_argument("--seconds", type=SECONDS, default=8.0, help="length of the MultiPose scene (default 8)")
+    p.add_argument("--fps", type=FPS, default=25.0, help="frame rate of the MultiPose scene (default 25)")
+    p.set_defaults(func=run_tracking)
+
     p = bench.add_parser("gestures", help="strike detector on scripted keypoints",
                          description="The strike detector on scripted keypoint sequences with known hits (tempi "
                                      "60-240 BPM, both hands, flams, kicks, zones, MoveNet-level noise, dropouts, a "
@@ -97,6 +105,12 @@ def run_soak(args: argparse.Namespace) -> int:
                                as_json=args.json)
     except OSError as exc:
         raise LaleluError(str(exc)) from exc
+
+
+def run_tracking(args: argparse.Namespace) -> int:
+    from lalelu.pose.tracking_bench import bench_tracking_main
+
+    return bench_tracking_main(args.seconds, args.fps)
 
 
 def run_gestures(args: argparse.Namespace) -> int:
