@@ -35,6 +35,7 @@ from lalelu.trace import TraceRecord
 MINUTE_NS = 60_000_000_000
 RSS_EVERY_S = 10.0
 SETTLE_NS = 1_000_000_000     # a scripted hit is judged this long after its time (its frame has been played)
+CLOSE_AFTER_NS = 5_000_000_000   # a minute is closed this long after its end: its last records and hits are in
 COMPARE_MINUTES = 10          # e2e p99 of the first and the last this many minutes (a third of a shorter run)
 
 
@@ -143,16 +144,18 @@ class Soak:
         self.first = LatencyHistogram()        # the first `compare` minutes together
         self.total = LatencyHistogram()
         self.matcher = StreamMatcher()
+        self._closed_upto = 0                  # minutes before this one are closed
         self._rss: list[float] = [0.0] * 5     # running sums for the slope: n, t, r, tt, tr
         self.rss_first_mb = self.rss_last_mb = 0.0
 
     def minute_of(self, t_ns: int) -> int:
-        return max(0, (t_ns - self.t0_ns) // MINUTE_NS)
+        """The minute `t_ns` falls in; one that came too late for its own (already closed) counts in the next."""
+        return max(self._closed_upto, (t_ns - self.t0_ns) // MINUTE_NS)
 
     def _minute(self, m: int) -> Minute:
         if m not in self.open:
             self.open[m] = Minute(m)
-            hist = self._spare.pop()
+            hist = self._spare.pop() if self._spare else LatencyHistogram()
             hist.reset()
             self._hist[m] = hist
         return self.open[m]
@@ -201,12 +204,14 @@ class Soak:
             self._minute(self.minute_of(h.t_ns)).extra += 1
         closed = []
         for m in sorted(self.open):
-            if not final and self.t0_ns + (m + 1) * MINUTE_NS + SETTLE_NS > now_ns:
+            # closed once its records have been read (each step reads them) and its hits judged
+            if not final and self.t0_ns + (m + 1) * MINUTE_NS + CLOSE_AFTER_NS > now_ns:
                 break
             closed.append(self._close(m, final))
         return closed
 
     def _close(self, m: int, final: bool) -> Minute:
+        self._closed_upto = max(self._closed_upto, m + 1)
         minute = self.open.pop(m)
         hist = self._hist.pop(m)
         minute.e2e = {k: hist.summary()[k] for k in ("n", "p50", "p99", "max")}

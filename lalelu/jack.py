@@ -26,6 +26,8 @@ from typing import Callable, Iterator
 
 import psutil
 
+from lalelu.config import cache_dir
+
 DEFAULT_RATE = 48000
 DEFAULT_PERIOD = 64
 INSTALL_HINT = "install it with `apt-get install jackd2`"
@@ -286,8 +288,6 @@ def alsa_sequencer_available() -> bool:
 
 def own_server_pid_file(name: str) -> Path:
     """Where the app writes down the JACK server it started (in the cache folder)."""
-    from lalelu.config import cache_dir   # lalelu.config is light, but jack.py is also used without it
-
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     return cache_dir() / "jack" / f"{safe}.json"
 

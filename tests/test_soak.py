@@ -122,3 +122,28 @@ def test_a_short_soak_with_real_parts(tmp_path: Path) -> None:
     assert r["notes_received"] > 0 and r["notes_hanging"] == 0
     assert r["rss_first_mb"] > 0 and r["rss_growth_mb_per_hour"] is not None
     assert sum(m["frames"] for m in r["per_minute"]) == r["frames"]
+
+
+def test_each_soak_minute_is_closed_once_and_late_comers_count_in_the_next() -> None:
+    from lalelu.bench_soak import CLOSE_AFTER_NS, MINUTE_NS, Soak
+    from lalelu.core.hits import Hit
+    from lalelu.trace import TraceRecord
+
+    soak = Soak(t0_ns=0, compare_minutes=1, fps=1.0)
+
+    def record(i: int, t: int, hit: bool = False) -> TraceRecord:
+        hits = [Hit("snare", 38, 90, 9, t, "right_hand")] if hit else []
+        return TraceRecord(index=i, t_capture=t, t_infer_start=t, t_infer_end=t, t_detect=t, t_sent=t + 5_000_000,
+                           hits=hits)
+
+    soak.add_records([record(i, i * 1_000_000_000) for i in range(60)])
+    soak.add_scripted([Tagged(30_000_000_000, "right_hand", "snare")])
+    soak.add_records([record(100, 30_000_000_000, hit=True)])
+    assert [m.index for m in soak.settle(MINUTE_NS + CLOSE_AFTER_NS)] == [0]
+    soak.add_records([record(101, 59_000_000_000, hit=True)])       # read late: minute 0 is closed
+    closed = soak.settle(2 * MINUTE_NS + CLOSE_AFTER_NS, final=True)
+    assert [m.index for m in soak.minutes] == [0, 1] and [m.index for m in closed] == [1]
+    first, second = soak.minutes
+    assert (first.frames, first.scripted, first.matched, first.extra) == (61, 1, 1, 0)
+    assert (second.frames, second.extra) == (1, 1)
+    assert first.e2e["n"] == 61 and first.e2e["p50"] == pytest.approx(5.0, abs=0.01)
