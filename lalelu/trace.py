@@ -269,6 +269,8 @@ def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecor
     says which line and what to do."""
     path = Path(path)
     record_hint = "record one with `lalelu run --headless --record FILE` or the window's record button"
+    if path.exists() and not path.is_file() and not path.is_dir():   # a device or a pipe could never end
+        raise LaleluError(f"{path} is not a file: give the path of a trace, or {record_hint}")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -90,6 +90,12 @@ def test_a_missing_trace_or_a_folder_is_a_message(tmp_path: Path, capsys, verb: 
         assert status == 2 and err.startswith(f"lalelu: cannot read the trace file {path}: {why}"), err
 
 
+def test_a_device_is_not_read_for_ever(capsys) -> None:
+    for argv in (["report", "/dev/zero"], ["replay", "/dev/urandom"], ["run", "--headless", "--kit", "/dev/zero"]):
+        status, err = lalelu(capsys, *argv)
+        assert status == 2 and err.startswith("lalelu: ") and "/dev/" in err, (argv, err)
+
+
 def test_a_kit_or_calibration_that_is_a_folder_is_a_message(tmp_path: Path) -> None:
     folder = tmp_path / "kit.toml"
     folder.mkdir()

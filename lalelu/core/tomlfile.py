@@ -104,8 +104,11 @@ class TomlFile:
 def read_text(path: Path, invalid: str = "not valid TOML", hint: str = "") -> str:
     """The text of a file the user named; a folder, an unreadable file or one that is not UTF-8 is a
     LaleluError that says so."""
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():   # a device or a pipe could never end
+        raise LaleluError(f"{path}: not a file{hint}")
     try:
-        data = Path(path).read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise LaleluError(f"{path}: cannot read it: {exc.strerror or exc}{hint}") from None
     try:
