@@ -9,8 +9,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
 
 import numpy as np
 import pytest
-
-pytest.importorskip("pytestqt")
+import pytestqt  # noqa: F401  (a test dependency: missing, the window's tests fail rather than vanish)
 
 from lalelu import config  # noqa: E402
 from lalelu.errors import LaleluError  # noqa: E402
@@ -171,19 +170,20 @@ def test_playing_the_scripted_drummer(window, qtbot, jack_server, tmp_path):
     assert window.timer.interval() >= 1000 / MAX_UI_FPS - 1
     assert not c.start_button.isEnabled() and c.stop_button.isEnabled() and not c.model.isEnabled()
 
-    qtbot.waitUntil(lambda: window.plots.e2e_ms().size > 50, timeout=10000)
+    qtbot.waitUntil(lambda: window.plots.e2e_ms().size > 50, timeout=60000)
     assert window.video._raw is not None
     assert window.video._keypoints is not None and (window.video._keypoints[:, 2] > 0.3).sum() >= 10
     assert window.video._zones, "the kit's zones are drawn"
-    qtbot.waitUntil(lambda: bool(window.video.flash_counts), timeout=15000)
+    qtbot.waitUntil(lambda: bool(window.video.flash_counts), timeout=60000)
     assert set(window.video.flash_counts) <= {z.name for z in window.video._zones}
     drum = next(iter(window.video.flash_counts))
-    window.video.flash(drum)
-    assert drum in window.video.lit_zones()
+    now = time.monotonic_ns()
+    window.video.flash(drum, now)
+    assert drum in window.video.lit_zones(now)
     first_curve = window.plots.e2e_curve.getData()[1].copy()
     qtbot.waitUntil(lambda: len(window.plots.e2e_curve.getData()[1]) != len(first_curve) or not np.array_equal(
-        window.plots.e2e_curve.getData()[1], first_curve), timeout=3000)   # the plots move (a busy machine: soon)
-    qtbot.waitUntil(lambda: "fps" in window.status_labels["source"].text(), timeout=2000)
+        window.plots.e2e_curve.getData()[1], first_curve), timeout=30000)   # the plots move (deadlines for a
+    qtbot.waitUntil(lambda: "fps" in window.status_labels["source"].text(), timeout=30000)   # hang, not speed)
     assert "lalelu ui test" in window.status_labels["midi"].text()
     assert "core" in window.status_labels["cores"].text()
     assert "p99" in window.numbers.text()
@@ -248,7 +248,7 @@ def test_guided_calibration_against_the_scripted_drummer(window, qtbot, jack_ser
     for step in dialog.steps:
         assert step.replace("_", " ") in dialog.instruction.text() or step == "neutral"
         assert dialog.record_step()
-        qtbot.waitUntil(lambda: not dialog.listening, timeout=20000)
+        qtbot.waitUntil(lambda: not dialog.listening, timeout=60000)
         if step != "neutral":
             assert dialog.frames[step], (dialog.message.text(), window.error, window.video._message)
     assert dialog.saved_path, (dialog.message.text(), {k: len(v) for k, v in dialog.frames.items()})
@@ -266,9 +266,9 @@ def test_an_engine_that_dies_is_reported(window, qtbot, jack_server):
     window.controls.set_source_spec("synthetic")
     window.controls.midi_port.setCurrentText("lalelu crash test")
     assert window.start_engine(), window.error
-    qtbot.waitUntil(lambda: window.plots.e2e_ms().size > 5, timeout=10000)
+    qtbot.waitUntil(lambda: window.plots.e2e_ms().size > 5, timeout=60000)
     window.engine._proc.kill()   # as a crash of the engine process would
-    qtbot.waitUntil(lambda: window.engine is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.engine is None, timeout=60000)
     assert "ended unexpectedly" in window.error
     assert window.controls.start_button.isEnabled()
 
@@ -336,14 +336,14 @@ def test_a_hit_flash_goes_out_when_the_picture_stalls(qtbot):
     mannequin = Mannequin((640, 480))
     keypoints = np.concatenate([mannequin.keypoints(rest_pose()), np.ones((17, 1), np.float32)], axis=1)
     view.set_zones(load_kit("default").zones)
-    view.flash("snare")
+    t = time.monotonic_ns() + 3600 * 10 ** 9      # the clock is the test's: a busy machine changes nothing
+    view.flash("snare", now_ns=t)
     view.set_frame(mannequin.render(rest_pose()), keypoints)
     lit = view._composed.copy()
-    view.expire_flashes()                         # still lit: nothing to redraw
+    view.expire_flashes(now_ns=t + FLASH_NS - 1)  # still lit: nothing to redraw
     assert np.array_equal(view._composed, lit)
-    qtbot.wait(FLASH_NS // 1_000_000 + 50)
-    view.expire_flashes()                         # no new frame came: the picture is redrawn unlit
-    assert not view.lit_zones()
+    view.expire_flashes(now_ns=t + FLASH_NS)      # no new frame came: the picture is redrawn unlit
+    assert not view.lit_zones(now_ns=t + FLASH_NS)
     assert np.abs(view._composed.astype(int) - lit).sum() > 0
 
 
@@ -455,10 +455,13 @@ def test_a_late_answer_from_the_engine_process_is_not_taken_for_the_next_one(mon
     ours, theirs = multiprocessing.Pipe()
     proc._commands, proc._proc = ours, object()   # only the pipe is used here: the child is this thread
 
+    timed_out, answered_late = threading.Event(), threading.Event()
+
     def child():
         command, serial, path = theirs.recv()
-        time.sleep(0.5)                                      # too late for the first question
+        timed_out.wait(60)                                   # too late for the first question
         theirs.send((serial, "ok", "/late/first.jsonl"))
+        answered_late.set()
         command, serial = theirs.recv()
         theirs.send((serial, "ok", "/on/time.jsonl"))
 
@@ -466,7 +469,8 @@ def test_a_late_answer_from_the_engine_process_is_not_taken_for_the_next_one(mon
     helper.start()
     with pytest.raises(OSError, match="did not answer 'record' within 0.3 s"):
         proc.start_recording("/tmp/first.jsonl")
-    time.sleep(0.4)                                          # the late answer is now waiting in the pipe
+    timed_out.set()
+    assert answered_late.wait(60)                            # the late answer is now waiting in the pipe
     assert proc._ask("stop_record") == "/on/time.jsonl"
     helper.join()
 
