@@ -137,7 +137,7 @@ def run_soak(args: argparse.Namespace) -> int:
 
 
 def run_tracking(args: argparse.Namespace) -> int:
-    from lalelu.pose.tracking_bench import bench_tracking_main
+    from lalelu.bench_tracking import bench_tracking_main
 
     return bench_tracking_main(args.seconds, args.fps)
 
