@@ -536,10 +536,7 @@ class Engine:
                 self._post(message)
         if self._recorder is not None and self._recorder.error is not None:
             self.stop_recording()   # it failed (disk full...): say so; play goes on
-        out = []
-        while self._messages:
-            out.append(self._messages.popleft())
-        return out
+        return messages.drain(self._messages)
 
     def latest_image(self) -> tuple[int, np.ndarray] | None:
         return self._latest
