@@ -48,3 +48,22 @@ def jack_server() -> Iterator[JackServer]:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture
+def widgets(qtbot):
+    """Holds the Qt widgets a test makes until its end, then closes them: `window = widgets(MainWindow())`.
+
+    A window or plot dropped unclosed is freed by the garbage collector in any order, and an axis that
+    outlives its view aborts the whole run from inside Qt; closed, their scenes are emptied first.
+    """
+    made = []
+
+    def hold(widget):
+        qtbot.addWidget(widget)
+        made.append(widget)
+        return widget
+
+    yield hold
+    for widget in reversed(made):
+        widget.close()

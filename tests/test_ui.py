@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported
@@ -29,11 +31,10 @@ def isolated_settings(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
+def window(widgets, tmp_path):
     settings = load_settings()
     settings.trace_dir = str(tmp_path)
-    w = MainWindow(settings=settings)
-    qtbot.addWidget(w)
+    w = widgets(MainWindow(settings=settings))
     w.show()
     yield w
     w.stop_engine()
@@ -89,9 +90,8 @@ def test_zone_circles_never_overlap():
                 assert radii[a.name] + radii[b.name] < gap
 
 
-def test_settings_are_remembered_between_runs(qtbot, isolated_settings):
-    first = MainWindow()
-    qtbot.addWidget(first)
+def test_settings_are_remembered_between_runs(widgets, isolated_settings):
+    first = widgets(MainWindow())
     c = first.controls
     c.source_kind.setCurrentIndex(1)
     c.camera_index.setValue(3)
@@ -101,8 +101,7 @@ def test_settings_are_remembered_between_runs(qtbot, isolated_settings):
     c.player.setCurrentText("alice")
     first.close()
     assert isolated_settings.exists()
-    second = MainWindow()
-    qtbot.addWidget(second)
+    second = widgets(MainWindow())
     assert second.controls.source_spec() == "camera:3"
     assert second.controls.model.currentText() == "thunder"
     assert second.controls.backend.currentText() == "onnxruntime"
@@ -111,9 +110,8 @@ def test_settings_are_remembered_between_runs(qtbot, isolated_settings):
     second.close()
 
 
-def test_the_window_redraws_at_most_60_times_a_second(qtbot, isolated_settings):
-    fast = MainWindow(ui_fps=240, remember=False)
-    qtbot.addWidget(fast)
+def test_the_window_redraws_at_most_60_times_a_second(widgets, isolated_settings):
+    fast = widgets(MainWindow(ui_fps=240, remember=False))
     assert fast.timer.interval() >= 1000 / MAX_UI_FPS - 1 and MAX_UI_FPS == 60
 
 
@@ -280,12 +278,11 @@ def test_opening_something_that_is_not_a_trace_says_so(window, tmp_path):
     assert "not a lalelu trace" in window.error
 
 
-def test_live_plots_summary_and_redraw(qtbot):
+def test_live_plots_summary_and_redraw(widgets):
     """The curves and the numbers beside them."""
     from lalelu.trace import TraceRecord
 
-    plots = LivePlots()
-    qtbot.addWidget(plots)
+    plots = widgets(LivePlots())
     t0 = 10_000_000_000
     def record(i, cap, i0, i1, det, sent):
         return TraceRecord(index=i, t_capture=cap, t_infer_start=i0, t_infer_end=i1, t_detect=det, t_sent=sent)
@@ -326,12 +323,11 @@ def test_live_plots_summary_and_redraw(qtbot):
     assert plots.summary()["over"] == "last 10 s"    # live again after a trace was shown
 
 
-def test_a_hit_flash_goes_out_when_the_picture_stalls(qtbot):
+def test_a_hit_flash_goes_out_when_the_picture_stalls(widgets):
     from lalelu.gestures.kit import load_kit
     from lalelu.sources.mannequin import Mannequin, rest_pose
 
-    view = VideoView()
-    qtbot.addWidget(view)
+    view = widgets(VideoView())
     view.resize(640, 480)
     mannequin = Mannequin((640, 480))
     keypoints = np.concatenate([mannequin.keypoints(rest_pose()), np.ones((17, 1), np.float32)], axis=1)
@@ -347,13 +343,12 @@ def test_a_hit_flash_goes_out_when_the_picture_stalls(qtbot):
     assert np.abs(view._composed.astype(int) - lit).sum() > 0
 
 
-def test_the_picture_shows_the_seen_keypoints_scaled_to_the_widget(qtbot):
+def test_the_picture_shows_the_seen_keypoints_scaled_to_the_widget(widgets):
     from lalelu.core.keypoints import Keypoint
     from lalelu.core.keypoints import DRAW_MIN_SCORE as MIN_SCORE
     from lalelu.ui.video_view import BONE_BGR, JOINT_BGR
 
-    view = VideoView()
-    qtbot.addWidget(view)
+    view = widgets(VideoView())
     view.resize(320, 240)                          # half the frame's size
     keypoints = np.zeros((17, 3), np.float32)
     keypoints[Keypoint.LEFT_SHOULDER] = (400, 100, 0.9)
@@ -516,11 +511,10 @@ def test_sound_choices_from_the_command_line_and_the_settings(isolated_settings)
     assert (load_settings().sound, load_settings().volume) == (True, 80.0)   # a broken memory: the defaults
 
 
-def test_live_plots_show_each_hits_latency_to_its_sound(qtbot):
+def test_live_plots_show_each_hits_latency_to_its_sound(widgets):
     from lalelu.trace import SoundStamp, TraceRecord
 
-    plots = LivePlots()
-    qtbot.addWidget(plots)
+    plots = widgets(LivePlots())
     t0 = 10_000_000_000
     records = [TraceRecord(index=i, t_capture=t0 + i * 10_000_000, t_infer_start=t0 + i * 10_000_000 + 1,
                            t_infer_end=t0 + i * 10_000_000 + 2, t_detect=t0 + i * 10_000_000 + 3,
@@ -533,3 +527,34 @@ def test_live_plots_show_each_hits_latency_to_its_sound(qtbot):
     x, y = plots.sound_curve.getData()
     assert len(y) == 10 and y == pytest.approx(np.full(10, 9.0))
     assert plots.summary()["sound_p50_ms"] == pytest.approx(9.0)
+
+
+WINDOWS_OPENED_AND_DROPPED = """
+import os
+import subprocess
+import sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from lalelu.ui.window import MainWindow
+
+def open_and_close():
+    first = MainWindow()
+    first.close()
+    second = MainWindow()
+    second.close()
+
+for _ in range(40):
+    open_and_close()       # the windows are dropped closed; the garbage collector frees them when it runs
+    app.processEvents()
+print("all closed")
+"""
+
+
+def test_windows_closed_and_dropped_never_abort_the_process(tmp_path):
+    """Once aborted the whole suite: a closed window freed later by the garbage collector, an axis of its plots
+    asked for its size after its view was gone ("pure virtual method called"). Closing empties the plots first."""
+    env = {**os.environ, "LALELU_SETTINGS": str(tmp_path / "lalelu.ini"), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", WINDOWS_OPENED_AND_DROPPED], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0 and "all closed" in done.stdout, done.stderr[-2000:]
