@@ -1,4 +1,5 @@
-"""Sample media for tests and benchmarks, fetched once into a cache folder.
+"""Sample media for tests, benchmarks and checking a model's accuracy, fetched once into a cache folder (a room
+of its own, below pose and sources: both read the demo clip).
 
 The real video is the demo clip that the `sports2d` package ships (1768x994, 30 fps, two people moving
 their arms). It is taken out of the package's wheel, fetched with pip without its dependencies.
