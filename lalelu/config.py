@@ -27,6 +27,8 @@ ENVIRONMENT = {
     "LALELU_CACHE": "the folder for downloads and caches",
     "LALELU_SETTINGS": "the user settings file (INI)",
     "LALELU_SHARED": "the workplace's shared folder (reference model, real takes) for tests and benchmarks",
+    "LALELU_OV_PRECISION": "the precision the openvino backend runs (f32, bf16, int8 or auto)",
+    "LALELU_OV_DEVICE": "the device the openvino backend runs on (CPU, GPU, NPU or AUTO)",
     "LALELU_TRT_PRECISION": "the TensorRT engine the tensorrt backend runs (fp16 or fp32)",
     "LALELU_TRT_CUDA_GRAPH": "TensorRT: replay each frame's GPU work as a CUDA graph (0, 1 or auto)",
 }

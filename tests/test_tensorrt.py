@@ -135,11 +135,11 @@ def test_models_build_command_line():
                               "lightning", "--model", "thunder"])
     assert (args.backend, args.precision, args.model, args.force) == ("tensorrt", "fp32", ["lightning", "thunder"],
                                                                        False)
-    assert parser.parse_args(["models", "build"]).precision == "fp16"
+    assert parser.parse_args(["models", "build"]).precision is None   # each backend's own default: tensorrt's is fp16
     with pytest.raises(SystemExit):
         parser.parse_args(["models", "build", "--backend", "litert"])
     with pytest.raises(SystemExit):
-        parser.parse_args(["models", "build", "--precision", "int8"])
+        parser.parse_args(["models", "build", "--precision", "int4"])
 
 
 # ---- machines without a GPU: the clear error, and the CPU backends keep working ----

@@ -12,6 +12,7 @@ import sys
 
 from lalelu import __version__
 from lalelu.cli import app, bench, calibrate, cameras, models, pose, ports, replay, report, run, synth, train
+from lalelu.cli.options import export_openvino_options
 from lalelu.errors import LaleluError
 
 VERBS = (run, app, report, replay, pose, models, calibrate, cameras, ports, synth, bench, train)
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter hides our messages
     args = build_parser().parse_args(argv)
     try:
+        export_openvino_options(args)   # before any verb runs: its engine or child processes read them
         return int(args.func(args) or 0)
     except LaleluError as exc:
         print(f"lalelu: {exc}", file=sys.stderr)

@@ -27,18 +27,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = bench.add_parser("inference", help="model x backend inference times")
     p.add_argument("--model", help="one model (default: every installed one)")
-    p.add_argument("--backend", help="one backend (default: litert, tensorflow, onnxruntime, and tensorrt on a GPU)")
+    p.add_argument("--backend", help="one backend (default: litert, tensorflow, onnxruntime, openvino in each "
+                                     "precision, and tensorrt on a GPU); openvino-bf16 etc. for one precision")
     p.add_argument("--threads", type=THREADS, help="one thread count (default: 1 and 2)")
     p.add_argument("--runs", type=number("number of runs", int, lo=1), default=200, help="timed calls per row after warm-up (default: 200)")
     p.add_argument("--warmup", type=number("number of warm-up calls", int, lo=0), default=20, help="untimed calls after the first (default: 20)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.add_argument("--turns", action="store_true",
+                   help="time a model's backends in turns in one process (not tensorflow), for ratios on a "
+                        "busy machine")
     p.set_defaults(func=run_inference)
+
+    p = bench.add_parser("precision", help="OpenVINO precisions: keypoint bars and gesture F1",
+                         description="Per model and OpenVINO precision (f32, bf16, int8 where built): keypoints "
+                                     "against f32 on frames of people (the bars), the noise floor, Google's int8 "
+                                     "Lightning, and the strike detector's F1 on the scripted drummer.")
+    p.add_argument("--model", choices=("lightning", "thunder"), help="lightning or thunder (default: both)")
+    p.add_argument("--seconds", type=number("number of seconds", lo=0.0, hi=MAX_SECONDS), default=20.0,
+                   help="seconds of the scripted drummer for the gesture F1 (default 20; 0: none)")
+    p.add_argument("--frames", type=number("number of frames", int, lo=1, hi=10_000), default=80,
+                   help="frames of people for the keypoint bars (default 80)")
+    p.add_argument("--threads", type=THREADS, default=2, help="inference threads (default 2)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=run_precision)
 
     p = bench.add_parser("pipeline", help="the whole instrument against the scripted drummer",
                          description="Scripted drummer at 100 fps -> pose -> detector -> MIDI, headless.")
     p.add_argument("--seconds", type=SECONDS, default=30.0, help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
-    add_engine_options(p, ("model", "backend", "threads", "detector", "fps", "cores", "sound", "osc"))
+    add_engine_options(p, ("model", "backend", "precision", "device", "threads", "detector", "fps", "cores",
+                           "sound", "osc"))
     p.add_argument("--gui", action="store_true",
                    help="also run it with the window open (same run) and compare end-to-end p99")
     p.set_defaults(func=run_pipeline)
@@ -53,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--warmup-minutes", type=number("number of minutes", lo=0.0, hi=MAX_SECONDS / 60), default=2.0,
                    help="RSS growth is measured after this (default 2: the first minutes' allocations settle)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object (minutes on stderr)")
-    add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
+    add_engine_options(p, ("model", "backend", "precision", "device", "threads", "fps", "cores"))
     p.set_defaults(func=run_soak)
 
     p = bench.add_parser("tracking", help="the player tracker: its cost per frame, and a passer-by kept out",
@@ -105,7 +123,14 @@ def run_camera(args: argparse.Namespace) -> int:
 
 
 def run_inference(args: argparse.Namespace) -> int:
-    return bench_inference_main(args.model, args.backend, args.threads, args.runs, args.warmup, args.json)
+    return bench_inference_main(args.model, args.backend, args.threads, args.runs, args.warmup, args.json,
+                                turns=args.turns)
+
+
+def run_precision(args: argparse.Namespace) -> int:
+    from lalelu.bench_precision import bench_precision_main
+
+    return bench_precision_main(args.model, args.seconds, args.threads, args.frames, args.json)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:

@@ -31,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Headless, guided by prompts: stand still in a neutral pose, then play a few strokes in each "
                     "zone. The result goes to calibration/NAME.toml; `lalelu run --player NAME` uses it.")
     p.add_argument("--player", required=True, help="the player's name (file calibration/NAME.toml)")
-    add_engine_options(p, ("source", "model", "backend", "threads", "kit", "detector", "fps"))
+    add_engine_options(p, ("source", "model", "backend", "precision", "device", "threads", "kit", "detector",
+                           "fps"))
     p.add_argument("--neutral-seconds", type=SECONDS, default=3.0, help="length of the neutral pose (default 3)")
     p.add_argument("--zone-seconds", type=SECONDS, default=4.0, help="time to play each zone (default 4)")
     p.add_argument("--strokes", type=number("number of strokes", int, lo=2, hi=100), default=4,

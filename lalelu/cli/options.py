@@ -22,11 +22,13 @@ from lalelu.sound.soundfont import soundfont_problem
 from lalelu.sources import choose_source
 from lalelu.sources.exposure import ExposureRequest
 
-ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "detector", "midi_port", "midi_backend",
+ENGINE_OPTIONS = ("source", "model", "backend", "precision", "device", "threads", "kit", "player", "detector", "midi_port", "midi_backend",
                   "cores", "fps", "exposure_ms", "gain", "auto_exposure", "sound", "volume", "soundfont",
                   "audio_driver", "osc")
 SOUND_OPTIONS = ("sound", "volume", "soundfont", "audio_driver", "osc")
-POSE_OPTIONS = ("model", "backend", "threads")
+POSE_OPTIONS = ("model", "backend", "precision", "device", "threads")
+OPENVINO_PRECISIONS = ("f32", "bf16", "int8", "auto")   # auto: the fastest that passes the accuracy bars here
+OPENVINO_DEVICES = ("CPU", "GPU", "NPU", "AUTO")
 MAX_FPS = 1000.0      # no camera or scripted drummer plays faster; a larger figure is a typing slip
 MAX_THREADS = 64
 
@@ -86,6 +88,12 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
                            f".onnx (default {d['model']})"),
         "backend": dict(choices=BACKENDS, help=f"pose backend (default: $LALELU_BACKEND, else the last one used, "
                                                f"else {d['backend']})"),
+        "precision": dict(type=str.lower, choices=OPENVINO_PRECISIONS,
+                          help="openvino backend: f32, bf16 or int8 (default: $LALELU_OV_PRECISION, else auto: the "
+                               "fastest that passes the accuracy bars on this CPU, measured once and cached)"),
+        "device": dict(type=str.upper, choices=OPENVINO_DEVICES,
+                       help="openvino backend: CPU (default), GPU or NPU (an Intel laptop's integrated GPU or NPU, "
+                            "leaving the cores to the DAW), or AUTO ($LALELU_OV_DEVICE)"),
         "threads": dict(type=THREADS, help=f"pose inference threads (default {d['threads']})"),
         "kit": dict(help=f"kit name or .toml path (default {d['kit']})"),
         "player": dict(help="a player's calibration: a name (calibration/NAME.toml) or a .toml path"),
@@ -119,6 +127,26 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
     }
     for name in include:
         parser.add_argument(f"--{name.replace('_', '-')}", **declared[name])
+
+
+def export_openvino_options(args: argparse.Namespace) -> None:
+    """--precision and --device set $LALELU_OV_PRECISION and $LALELU_OV_DEVICE for this process and the ones it
+    starts (the window's engine, benchmark rows, auto's measurement), so the backend reads one place whoever
+    built it; given with a backend that has neither, they are refused."""
+    precision, device = getattr(args, "precision", None), getattr(args, "device", None)
+    if precision is None and device is None:
+        return
+    backend = resolved(args, "backend")
+    given = " and ".join(f"--{name} {value}" for name, value in (("precision", precision), ("device", device))
+                         if value is not None)
+    # auto times every openvino precision itself, on the device given
+    if backend not in ("openvino", "auto") or (backend == "auto" and precision not in (None, "auto")):
+        raise LaleluError(f"{given}: these are the openvino backend's options, and the backend is {backend}; "
+                          "add --backend openvino")
+    if precision is not None:
+        os.environ["LALELU_OV_PRECISION"] = precision
+    if device is not None:
+        os.environ["LALELU_OV_DEVICE"] = device
 
 
 def parse_cores(text: str | None) -> tuple[int | None, int | None]:

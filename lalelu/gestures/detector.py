@@ -52,6 +52,10 @@ _BRIDGE_FRAMES = 4     # frames that must agree before a limb seen again after g
 _SETTLED_S = 0.03      # slower than half the on-speed this long after a hit: the stroke is over, re-arm
 _MIN_STOP = 20.0       # shoulder widths / s^2: a stroke stops at least this sharply (its peak speed over the
                        # time from the peak to the bottom); a hand lowered or dropped to rest slows more gently
+_FOOT_MAX_LIFT = 1.0   # shoulder widths above where the foot rests that a stomp may start from (knee high): an
+                       # ankle keypoint seen higher sits on something else (Thunder puts it on a hand at hip
+                       # height for a few frames), and its way back down is no stomp
+_FLOOR_RISE = 0.5      # shoulder widths per second the foot's resting height may rise (follows it down at once)
 
 
 class _Body:
@@ -116,7 +120,8 @@ class _Limb:
 
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
-                 "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing", "t_peak")
+                 "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing", "t_peak",
+                 "floor")
 
     def __init__(self, name: Limb, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, int(name.keypoint)
@@ -132,6 +137,7 @@ class _Limb:
         self.alt_after_missing = False   # the run in `alt` began right after missing frames
         self.refractory_until = -1.0
         self.last_zone: Zone | None = None
+        self.floor = -math.inf       # feet: the height the foot rests at (kept across resets)
         self.reset()
 
     def push(self, t: float, x: float, y: float) -> None:
@@ -276,6 +282,8 @@ class Detector:
         period = span / (w - 1)
         speed = slope / period                  # slope of the least-squares line, per second
         limb.v_max = max(abs(speed), limb.v_max * 0.8)
+        if limb.foot_zone is not None:
+            limb.floor = max(y_mid, limb.floor - _FLOOR_RISE * (ts[-1] - ts[-2]))
 
         if not limb.rearmed:
             if y_mid > limb.bottom:
@@ -299,7 +307,8 @@ class Detector:
             limb.peak = speed
             limb.t_peak = (ts[start] + ts[end - 1]) * 0.5      # the middle of the fit that measured it
         if not limb.armed:
-            if limb.peak >= limb.on_speed and y_mid - limb.top >= limb.min_travel:
+            if (limb.peak >= limb.on_speed and y_mid - limb.top >= limb.min_travel
+                    and (limb.foot_zone is None or limb.floor - limb.top <= _FOOT_MAX_LIFT)):
                 limb.armed = True
             else:
                 return None

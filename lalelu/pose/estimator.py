@@ -52,7 +52,7 @@ class Estimator:
         self.threads = threads
         self.backend = backend_class(backend)(model, threads)
         self.input_size = model.input_size
-        self.name = f"{model.name}/{backend}"
+        self.name = f"{model.name}/{getattr(self.backend, 'name', backend)}"   # e.g. thunder/openvino-bf16
         self._batch = np.zeros((1, self.input_size, self.input_size, 3), dtype=np.int32)
         self._box: Letterbox | None = None
         self._shape: tuple[int, int] | None = None

@@ -1,7 +1,8 @@
 """Where the model files are, what each one is, and checking that they are intact.
 
 Built models live in `models/<name>/` with a `manifest.json` that records where they came from and the
-sha256 of every file; a user's own model (`--model PATH`) is a SavedModel directory, a .tflite or an .onnx.
+sha256 of every file; a user's own model (`--model PATH`) is a SavedModel directory, a .tflite, an .onnx or an
+OpenVINO IR (.xml with its .bin).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class ModelFiles:
     saved_model: Path | None = None
     tflite: Path | None = None
     onnx: Path | None = None
+    openvino: Path | None = None  # a user's own OpenVINO IR (.xml); built models get theirs from their ONNX
     checksums: dict[str, str] = field(default_factory=dict)  # path -> sha256, for built models
     folder: Path | None = None
 
@@ -51,7 +53,7 @@ class ModelFiles:
         """The file a backend needs ('tflite', 'onnx' or 'saved_model'), verified, or a clear error."""
         path = getattr(self, kind)
         if path is None:
-            have = [k for k in ("tflite", "onnx", "saved_model") if getattr(self, k) is not None]
+            have = [k for k in ("tflite", "onnx", "saved_model", "openvino") if getattr(self, k) is not None]
             raise LaleluError(f"model {self.name} has no {kind} file (it has: {', '.join(have) or 'nothing'}); "
                               f"choose a backend for one of those, or give --model a {kind} file")
         if not path.exists():
@@ -112,8 +114,14 @@ def user_model(path: Path) -> ModelFiles:
         elif path.suffix == ".onnx":
             size, outputs = _inspect_onnx(path)
             files = ModelFiles(path.stem, size, False, onnx=path)
+        elif path.suffix == ".xml":
+            from lalelu.pose.openvino_build import inspect_ir
+
+            size, outputs = inspect_ir(path)
+            files = ModelFiles(path.stem, size, False, openvino=path)
         else:
-            raise LaleluError(f"{path}: unknown model format; expected a SavedModel folder, a .tflite or an .onnx")
+            raise LaleluError(f"{path}: unknown model format; expected a SavedModel folder, a .tflite, an .onnx "
+                              "or an OpenVINO .xml")
     except LaleluError:
         raise
     except Exception as exc:  # each runtime raises its own types for a corrupt file

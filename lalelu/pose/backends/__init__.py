@@ -6,10 +6,11 @@ import importlib
 
 from lalelu.errors import LaleluError
 
-BACKENDS = ("litert", "tensorflow", "onnxruntime", "tensorrt")
+BACKENDS = ("litert", "tensorflow", "onnxruntime", "openvino", "tensorrt", "auto")
 # Python packages each backend imports, for the error a user sees when one is missing.
 _NEEDS = {"litert": "ai-edge-litert", "tensorflow": "tensorflow", "onnxruntime": "onnxruntime",
-          "tensorrt": "tensorrt (and an NVIDIA GPU with its driver)"}
+          "tensorrt": "tensorrt (and an NVIDIA GPU with its driver)", "openvino": "openvino",
+          "auto": "one of ai-edge-litert, onnxruntime, openvino"}
 
 
 def backend_class(name: str):
