@@ -144,3 +144,123 @@ def merge(figs: list[Figures]) -> Figures:
         return sum(v * s for v, s in vals) / max(sum(s for _, s in vals), 1e-9) if vals else float("nan")
     return Figures(seconds=total, jitter=avg("jitter"), jumps=avg("jumps"), dropouts=avg("dropouts"),
                    flips=avg("flips"), flip_share=avg("flip_share"))
+
+
+# --- the comparison: `python -m lalelu.gestures.corpus.poseerrors` ------------------------------------------
+
+def corpus_rows(splits=("train", "dev", "test")) -> dict:
+    """The filmed share (from the cache): figures against the truth and from continuity, per frame rate."""
+    from lalelu.gestures.corpus import takes
+    from lalelu.gestures.corpus.filmed import filmed_keypoints
+    from lalelu.gestures.corpus.posenoise import blurred_truth
+
+    by: dict = {}
+    for split in splits:
+        for take in takes(split, "filmed"):
+            kp = filmed_keypoints(take, build=False)
+            if kp is None:
+                continue
+            t, scale = take.frame_times(), take.body.scale
+            a = against_truth(kp, blurred_truth(take, t), t, scale)
+            c = from_continuity(kp, t, scale)
+            for key in (f"{take.fps:g} fps", "all"):
+                by.setdefault(key, ([], []))
+                by[key][0].append(a)
+                by[key][1].append(c)
+    return {k: (merge(a), merge(c)) for k, (a, c) in by.items()}
+
+
+def scripted_rows(seconds: float = 10.0) -> dict:
+    """The scripted drummer (lalelu.sources.synthetic) rendered and posed by MoveNet Lightning."""
+    from lalelu.pose import load_estimator
+    from lalelu.sources.synthetic import SyntheticDrummer
+
+    est = load_estimator("lightning", "litert", 1)
+    out = {}
+    for fps in (30.0, 100.0):
+        drummer = SyntheticDrummer(fps=fps, realtime=False)
+        n = int(seconds * fps)
+        t = np.arange(n) / fps
+        kp, truth = np.zeros((n, 17, 3)), np.zeros((n, 17, 2))
+        for i in range(n):
+            people = est(drummer.render(t[i]))
+            if people:
+                kp[i] = people[0].keypoints
+            truth[i] = drummer.keypoints_at(t[i])
+        scale = drummer.mannequin.unit
+        out[f"{fps:g} fps"] = (against_truth(kp, truth, t, scale), from_continuity(kp, t, scale))
+    return out
+
+
+def real_video_rows() -> dict:
+    """Sports2D's demo video (real people, 30 fps, no truth): each person followed by a crop of a webcam's
+    shape around their last keypoints (the body filling the picture as a drummer's does), posed by MoveNet
+    Lightning; figures from continuity."""
+    import cv2
+
+    from lalelu.pose import load_estimator
+    from lalelu.sources.samples import demo_video_path
+
+    est = load_estimator("lightning", "litert", 1)
+    cap = cv2.VideoCapture(str(demo_video_path()))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f)
+    cap.release()
+
+    def pose(img, box):
+        x0, y0, x1, y1 = box
+        cw, ch = x1 - x0, y1 - y0
+        warp = np.array([[640 / cw, 0, -x0 * 640 / cw], [0, 480 / ch, -y0 * 480 / ch]])
+        people = est(cv2.warpAffine(img, warp, (640, 480), flags=cv2.INTER_AREA))
+        if not people:
+            return None
+        kp = people[0].keypoints.copy()
+        kp[:, 0] = kp[:, 0] * cw / 640 + x0
+        kp[:, 1] = kp[:, 1] * ch / 480 + y0
+        return kp
+
+    def box_of(kp):
+        ok = kp[:, 2] > 0.2
+        xs, ys = kp[ok, 0], kp[ok, 1]
+        cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
+        h = max((ys.max() - ys.min()) * 1.35 + 40, 200)
+        return cx - h * 2 / 3, cy - 0.53 * h, cx + h * 2 / 3, cy + 0.47 * h
+
+    def follow(start, box, step):
+        got, k = {}, start
+        while 0 <= k < len(frames):
+            kp = pose(frames[k], box)
+            if kp is None or np.mean(kp[:, 2]) < 0.15:
+                break
+            got[k] = kp
+            box = box_of(kp)
+            k += step
+        return got
+
+    out = {}
+    # where each person is first (full-resolution pixels): the man on the roof at frame 0, the woman at 100
+    for name, start, box in (("person 1", 0, (560, 40, 1080, 430)), ("person 2", 100, (900, 480, 1476, 912))):
+        got = {**follow(start, box, -1), **follow(start, box, 1)}
+        ks = sorted(got)
+        kp = np.array([got[k] for k in ks])
+        out[name] = (None, from_continuity(kp, np.array(ks) / 30.0, body_scale(kp)))
+    return out
+
+
+def main() -> None:
+    def show(title, rows):
+        for key, (truth, cont) in rows.items():
+            if truth is not None:
+                print(f"{title:22s} {key:9s} against the truth:  {truth.row()}")
+            print(f"{title:22s} {key:9s} from continuity:   {cont.row()}")
+    show("corpus filmed share", corpus_rows())
+    show("scripted drummer", scripted_rows())
+    show("real video (Sports2D)", real_video_rows())
+
+
+if __name__ == "__main__":
+    main()
