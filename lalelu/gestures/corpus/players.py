@@ -47,7 +47,6 @@ class Player:
     foot_lift: tuple[float, float]
     settle: float                                # typical overshoot at the top of a backswing
     arc: float = 0.07                            # how far sideways a downstroke starts from where it lands
-    hold_share: float = 0.0                      # share of hand strokes that stop dead and stay at the bottom
     rng: np.random.Generator = field(repr=False, default=None)
 
     def stroke(self, t: float, limb: str, drum: str, loud: float, **kw) -> Stroke:
@@ -75,8 +74,6 @@ class Player:
         args = dict(shape=rng.uniform(*self.shape), decel_s=decel, rebound=rng.uniform(*self.rebound),
                     rebound_s=rng.uniform(0.015, 0.06), top_dx=rng.normal(0.0, self.arc),
                     settle=abs(rng.normal(0.0, self.settle)))
-        if rng.random() < self.hold_share:      # stopped dead: no rebound, a moment at the bottom
-            args.update(hold_s=rng.uniform(0.015, 0.06), rebound=rng.uniform(0.0, 0.25))
         args.update(kw)
         return Stroke(t, limb, drum, x, y, speed, height, **args)
 
@@ -108,7 +105,7 @@ def draw_player(rng: np.random.Generator, kit: Kit) -> Player:
         rebound=(rng.uniform(0.15, 0.35), rng.uniform(0.5, 1.0)), timing_sd=rng.uniform(0.004, 0.015),
         rest=rest, rest_gap=rng.uniform(0.9, 2.0), foot_speed=(rng.uniform(2.5, 3.5), rng.uniform(6.0, 10.0)),
         foot_lift=(rng.uniform(0.07, 0.1), rng.uniform(0.15, 0.3)), settle=rng.uniform(0.0, 0.04),
-        arc=rng.uniform(0.03, 0.35), hold_share=rng.uniform(0.0, 0.5), rng=rng)
+        arc=rng.uniform(0.03, 0.35), rng=rng)
 
 
 def draw_body(rng: np.random.Generator, camera: Camera, moving: bool = False) -> Body:
