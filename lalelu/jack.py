@@ -1,16 +1,32 @@
-"""The JACK server: ask whether one runs, and start or stop one with the dummy driver (no sound card needed)."""
+"""The JACK server: ask whether one runs, and start or stop one with the dummy driver (no sound card needed).
+
+A server lalelu starts never outlives it: on Linux the kernel sends it SIGTERM when lalelu dies, even by
+`kill -9` (prctl PR_SET_PDEATHSIG, set in the child before jackd runs). The app's own server also leaves a pid
+file in the cache folder, so that one left over where that signal does not exist is stopped at the next start;
+and it is started again when it dies mid-play (`keep_alive`), since MIDI would stay down for good otherwise.
+"""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterator
+
+import psutil
+
+from lalelu.config import cache_dir
 
 DEFAULT_RATE = 48000
 DEFAULT_PERIOD = 64
@@ -18,6 +34,27 @@ INSTALL_HINT = "install it with `apt-get install jackd2`"
 
 # jackd2 on Linux keeps its request socket here (the Debian build's server dir).
 _SERVER_DIRS = ("/dev/shm", "/tmp")
+_PR_SET_PDEATHSIG = 1
+KEEP_ALIVE_S = 0.5   # how often the app's own server is looked at (and started again if it died)
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGTERM when the thread that started it dies (Linux only; the
+    parent process, for servers started from the main thread or a thread that lives as long). If the
+    parent is already gone when it runs, the child exits at once."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def default_server_name() -> str:
@@ -63,7 +100,7 @@ def jackd_path() -> str:
 
 
 class JackServer:
-    """A jackd process with the dummy driver, e.g. `jackd -n NAME -d dummy -r 48000 -p 64`.
+    """A jackd process with the dummy driver, e.g. `jackd -S -n NAME -d dummy -r 48000 -p 64`.
 
     Use as a context manager, or call start() and stop(). `name=None` uses the default server name,
     which is what MIDI clients in this process connect to unless JACK_DEFAULT_SERVER says otherwise.
@@ -75,13 +112,24 @@ class JackServer:
         rate: int = DEFAULT_RATE,
         period: int = DEFAULT_PERIOD,
         timeout_s: float = 10.0,
+        pid_file: Path | None = None,
+        sync: bool = True,
     ) -> None:
         self.name = name or default_server_name()
         self.rate = rate
         self.period = period
         self.timeout_s = timeout_s
+        self.pid_file = pid_file    # where the server and its owner are written down, for reap_stale_server
+        # Synchronous mode (-S): each cycle waits for every client. On a machine too busy to give JACK real-time
+        # priority, the default (asynchronous) mode skips late clients and their MIDI events are lost (8 of 404
+        # note-ons under a CPU hog); in synchronous mode none were. A dummy server has no sound card to keep up
+        # with, so waiting costs nothing but jitter.
+        self.sync = sync
+        self.restarts = 0
         self._process: subprocess.Popen | None = None
         self._log = None
+        self._keeper: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def period_s(self) -> float:
@@ -90,7 +138,8 @@ class JackServer:
 
     @property
     def command(self) -> list[str]:
-        return [jackd_path(), "-n", self.name, "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)]
+        return [jackd_path(), *(["-S"] if self.sync else []), "-n", self.name, "-d", "dummy", "-r", str(self.rate),
+                "-p", str(self.period)]
 
     @property
     def pid(self) -> int | None:
@@ -112,8 +161,10 @@ class JackServer:
         # jackd's output goes to a file: a pipe nobody reads could fill up and stall the server.
         self._log = tempfile.TemporaryFile(mode="w+", prefix="lalelu-jackd-")
         self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
+        self._write_pid_file()
         deadline = time.monotonic() + self.timeout_s
         while not jack_running(self.name):
             status = self._process.poll()
@@ -141,9 +192,53 @@ class JackServer:
         self._log.seek(0)
         return self._log.read()
 
+    def _write_pid_file(self) -> None:
+        if self.pid_file is None or self._process is None:
+            return
+        try:
+            me, jackd = psutil.Process(), psutil.Process(self._process.pid)
+            record = {"name": self.name, "pid": jackd.pid, "created": jackd.create_time(),
+                      "owner": me.pid, "owner_created": me.create_time()}
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+            self.pid_file.write_text(json.dumps(record))
+        except (OSError, psutil.Error):   # only a safety net: the parent-death signal is the main one
+            pass
+
+    def keep_alive(self, notify: Callable[[str], None]) -> None:
+        """Start the server again whenever it dies (until stop()), and say so through `notify`."""
+        if self._keeper is not None:
+            return
+        self._stopping.clear()
+        self._keeper = threading.Thread(target=self._keep, args=(notify,), name="lalelu-jack-keeper", daemon=True)
+        self._keeper.start()
+
+    def _keep(self, notify: Callable[[str], None]) -> None:
+        while not self._stopping.wait(KEEP_ALIVE_S):
+            process = self._process
+            if process is None or process.poll() is None or jack_running(self.name):
+                continue
+            status = process.returncode
+            self._process = None
+            try:
+                self.start()
+            except OSError as error:
+                notify(f"the JACK server {self.name!r} that lalelu started died (status {status}) and could not be "
+                       f"started again: {error}; MIDI stays off")
+                return
+            self.restarts += 1
+            notify(f"the JACK server {self.name!r} that lalelu started died (status {status}): started it again; "
+                   "MIDI reconnects by itself (reconnect your synth to 'lalelu drums' in your JACK patchbay)")
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop jackd politely (SIGTERM), then forcefully if it does not quit in time."""
+        self._stopping.set()
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None and keeper is not threading.current_thread():
+            keeper.join()
         process, self._process = self._process, None
+        if self.pid_file is not None:
+            with contextlib.suppress(OSError):
+                self.pid_file.unlink()
         if process is None:
             return
         if process.poll() is None:
@@ -191,13 +286,61 @@ def alsa_sequencer_available() -> bool:
     return os.access("/dev/snd/seq", os.R_OK | os.W_OK)
 
 
-def ensure_jack_server(notify: Callable[[str], None] = print) -> JackServer | None:
-    """For the app: when no MIDI backend works but jackd is installed, start a dummy JACK server.
+def own_server_pid_file(name: str) -> Path:
+    """Where the app writes down the JACK server it started (in the cache folder)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return cache_dir() / "jack" / f"{safe}.json"
 
-    Returns the server it started (stopped automatically at exit), or None when ALSA or a JACK server is
-    already there. Raises OSError saying what to install when neither works.
+
+def reap_stale_server(name: str) -> str | None:
+    """Stop a JACK server that an earlier lalelu started and left behind (its owner is gone), as its pid file
+    says; returns a sentence saying so, or None when there was none. A server whose owner still runs (another
+    lalelu playing) is left alone, and so is a process that is no longer that jackd (its pid reused)."""
+    path = own_server_pid_file(name)
+    try:
+        record = json.loads(path.read_text())
+        pid, created = int(record["pid"]), float(record["created"])
+        owner, owner_created = int(record["owner"]), float(record["owner_created"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        if psutil.Process(owner).create_time() == owner_created:
+            return None                  # its lalelu still plays
+    except psutil.Error:
+        pass
+    message = None
+    try:
+        server = psutil.Process(pid)
+        if server.create_time() == created and "jackd" in server.name():
+            server.terminate()
+            try:
+                server.wait(5.0)
+            except psutil.TimeoutExpired:
+                server.kill()
+                server.wait(5.0)
+            message = (f"stopped the JACK server {name!r} (pid {pid}) that an earlier lalelu (pid {owner}) started "
+                       "and left behind")
+    except psutil.Error:
+        pass
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return message
+
+
+def ensure_jack_server(notify: Callable[[str], None] = print, backend: str = "auto") -> JackServer | None:
+    """For the app: when no MIDI backend works (or JACK is asked for, backend="jack", and none runs) but jackd
+    is installed, start a dummy JACK server.
+
+    Returns the server it started (stopped automatically at exit, or by the kernel when this process dies; and
+    started again if it dies first), or None when ALSA (for "auto") or a JACK server is already there. A server
+    an earlier lalelu left behind is stopped first. Raises OSError saying what to install when neither works.
     """
-    if alsa_sequencer_available() or jack_running():
+    if backend == "alsa" or (backend == "auto" and alsa_sequencer_available()):
+        return None
+    stale = reap_stale_server(default_server_name())
+    if stale:
+        notify(stale)
+    if jack_running():
         return None
     try:
         jackd_path()
@@ -206,8 +349,9 @@ def ensure_jack_server(notify: Callable[[str], None] = print) -> JackServer | No
             "no MIDI backend: no ALSA sequencer (/dev/snd/seq) and no JACK server running, "
             f"and jackd is not installed: {INSTALL_HINT}, or start your own JACK server"
         ) from error
-    server = JackServer().start()
+    server = JackServer(pid_file=own_server_pid_file(default_server_name())).start()
     atexit.register(server.stop)
+    server.keep_alive(notify)
     notify(
         f"no ALSA sequencer and no JACK server: started JACK server {server.name!r} with the dummy driver "
         f"({server.rate} Hz, {server.period} frames = {server.period_s * 1000:.2f} ms); connect a synth to "

@@ -40,6 +40,10 @@ BACKENDS = ("alsa", "jack")
 BACKEND_ENV = "LALELU_MIDI_BACKEND"  # overrides backend="auto", like MIDO_BACKEND does for mido (lalelu.config)
 RETRY_S = 0.5  # how often a missing port is retried
 WATCH_S = 0.1  # how often a working port is checked (a dead JACK server swallows notes until then)
+# rtmidi's JACK port, closed while messages wait in its ring buffer for the next JACK cycle, sends each of them
+# as a copy of the first (four note-offs became four note-offs of one drum: the others hung). Closing waits
+# this long after the last send, for a few JACK cycles to carry them out.
+DRAIN_S = 0.1
 
 _API = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
 _NOTE_ON = 0x90
@@ -256,6 +260,7 @@ class MidiOut:
         self._send_failure: str | None = None
         self._wake = threading.Event()
         self._closing = threading.Event()
+        self._last_send_ns = 0  # when the last message was handed to rtmidi (close waits for it to leave)
 
         self._connect()
         if strict and self._conn is None:
@@ -292,6 +297,7 @@ class MidiOut:
                 self._wake.set()
                 return 0
         sent_ns = time.monotonic_ns()
+        self._last_send_ns = sent_ns
         self.sent += 1
         key = channel << 7 | note
         self._hits += 1
@@ -351,6 +357,8 @@ class MidiOut:
         with self._send_lock:
             conn, self._conn = self._conn, None
         if conn is not None:
+            if conn.backend == "jack":   # let the last messages (the pending note-offs) leave first
+                time.sleep(max(0.0, DRAIN_S - (time.monotonic_ns() - self._last_send_ns) / 1e9))
             conn.release()
         self._report(False, "closed")
 
@@ -469,6 +477,7 @@ class MidiOut:
                 return  # its port is gone; a note-off on a new port would end nothing
             try:
                 conn.out.send_message([_NOTE_OFF | key >> 7, key & 0x7F, 0])
+                self._last_send_ns = time.monotonic_ns()
             except Exception as error:
                 self._send_failure = f"sending to {conn.description} failed: {error}"
                 self._wake.set()

@@ -33,7 +33,7 @@ from lalelu.core.body import DEFAULT_TORSO_RATIO, shoulder_frame
 from lalelu.core.hits import Hit
 from lalelu.core.keypoints import DRAW_MIN_SCORE
 from lalelu.core.limbs import Limb
-from lalelu.core.messages import Message, info, warning
+from lalelu.core.messages import Message, drain, info, warning
 
 HIT_ADDRESS = "/lalelu/hit"
 POSE_ADDRESS = "/lalelu/pose"
@@ -124,10 +124,7 @@ class OscOut:
         return self._failure is None
 
     def messages(self) -> list[Message]:
-        out = []
-        while self._events:
-            out.append(self._events.popleft())
-        return out
+        return drain(self._events)
 
     def close(self) -> None:
         if self._closing:

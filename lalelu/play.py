@@ -9,7 +9,7 @@ from typing import Any
 from lalelu.engine import Engine, EngineConfig, EngineStats
 from lalelu.engine.driver import EngineRun
 from lalelu.jack import ensure_jack_server
-from lalelu.report import fmt_ms, summarize_ns
+from lalelu.report import fmt_ms
 
 
 def status_line(elapsed_s: float, stats: EngineStats) -> str:
@@ -22,7 +22,7 @@ def status_line(elapsed_s: float, stats: EngineStats) -> str:
 
 def summary_lines(engine: Engine, run: EngineRun) -> list[str]:
     stats = engine.stats()
-    e2e = summarize_ns(run.e2e_ns)
+    e2e = run.e2e.summary()
     elapsed_s = run.elapsed_s
     played = stats.frames
     total = played + stats.drops
@@ -35,7 +35,7 @@ def summary_lines(engine: Engine, run: EngineRun) -> list[str]:
     lines.append(f"hits sent: {stats.hits}" + (f" ({stats.midi_dropped} more dropped: no MIDI port at the time)"
                                                 if stats.midi_dropped else ""))
     if stats.sound != "off":
-        sound = summarize_ns(run.sound_ns)
+        sound = run.sound.summary()
         latency = (f"; frame ready -> sound out: p50 {sound['p50']:.1f} ms, p99 {sound['p99']:.1f} ms"
                    if sound["n"] else "")
         lines.append(f"hits sounded: {stats.sounded}" + (f" ({stats.sound_dropped} not: no audio output at the time)"
@@ -55,7 +55,7 @@ def play_headless(config: EngineConfig, duration_s: float | None = None, source_
     say(source_note or f"source: {config.source}")
     jack = None
     if config.midi_port is not None and config.midi_backend in ("auto", "jack"):
-        jack = ensure_jack_server(notify=say)
+        jack = ensure_jack_server(notify=say, backend=config.midi_backend)
 
     terminated = threading.Event()
 

@@ -85,6 +85,74 @@ def camera_stats(records: list[TraceRecord]) -> dict[str, Any] | None:
         "cam interval": summarize_ns(intervals) | {
             "mean": float(intervals.mean() / 1e6) if len(intervals) else None},
     }
+class LatencyHistogram:
+    """Latencies summarised in fixed memory, for performances of any length: counts in 10 us bins up to
+    1 s (one bin above for anything longer), with the exact count, mean, std and max kept beside them.
+    summary() gives what summarize_ns gives, the percentiles within one bin (10 us) of the exact ones."""
+
+    BIN_NS = 10_000
+    BINS = 100_000          # 10 us x 100 000 = 1 s; a 400 kB array however long the run
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(self.BINS + 1, np.int64)
+        self.reset()
+
+    def reset(self) -> None:
+        """Empty again, keeping its memory."""
+        self.counts[:] = 0
+        self.n = 0
+        self._sum = 0.0      # of ms, and of squared ms about a shift (the first value: no cancellation)
+        self._sq = 0.0
+        self._shift: float | None = None
+        self.max_ns = 0
+
+    def merge(self, other: "LatencyHistogram") -> None:
+        """Add everything `other` holds."""
+        if not other.n:
+            return
+        self.counts += other.counts
+        if self._shift is None:
+            self._shift = other._shift
+        # other's sums are about its own shift: move them to ours
+        d = other._shift - self._shift
+        self._sq += other._sq + 2 * d * other._sum + other.n * d * d
+        self._sum += other._sum + other.n * d
+        self.n += other.n
+        self.max_ns = max(self.max_ns, other.max_ns)
+
+    def add(self, values_ns) -> None:
+        """Add latencies (ns), one or an iterable/array of them."""
+        v = np.atleast_1d(np.asarray(values_ns, np.int64))
+        if not len(v):
+            return
+        np.add.at(self.counts, np.clip(v // self.BIN_NS, 0, self.BINS), 1)
+        ms = v / 1e6
+        if self._shift is None:
+            self._shift = float(ms[0])
+        d = ms - self._shift
+        self.n += len(v)
+        self._sum += float(d.sum())
+        self._sq += float((d * d).sum())
+        self.max_ns = max(self.max_ns, int(v.max()))
+
+    def percentile(self, q: float) -> float | None:
+        """The q-th percentile in ms (the middle of its bin; the max when it falls in the overflow bin)."""
+        if not self.n:
+            return None
+        rank = q / 100 * (self.n - 1)        # numpy's "linear" rank; the bin that holds it
+        k = int(np.searchsorted(np.cumsum(self.counts), rank, side="right"))
+        if k >= self.BINS:
+            return self.max_ns / 1e6
+        return min((k + 0.5) * self.BIN_NS, self.max_ns) / 1e6
+
+    def summary(self) -> dict[str, float | int | None]:
+        """n, p50, p90, p99, max and std (jitter) in ms, as summarize_ns."""
+        if not self.n:
+            return summarize_ns(np.array([], np.int64))
+        mean = self._sum / self.n
+        std = math.sqrt(max(0.0, self._sq / self.n - mean * mean))
+        return {"n": self.n, "p50": self.percentile(50), "p90": self.percentile(90), "p99": self.percentile(99),
+                "max": self.max_ns / 1e6, "std": std}
 
 
 def latency_stats(records: list[TraceRecord]) -> dict[str, Any]:

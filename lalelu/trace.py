@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import threading
 import time
@@ -87,27 +88,79 @@ class TraceRecord:
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> "TraceRecord":
+        """A record from its JSON form; ValueError saying what is wrong with anything else."""
+        if not isinstance(obj, dict):
+            raise ValueError("not a JSON object")
         kp = obj.get("kp")
+        if kp is not None:
+            try:
+                kp = np.asarray(kp, dtype=np.float32).reshape(17, 3)
+            except (TypeError, ValueError):
+                raise ValueError("'kp' is not 17 keypoints of [x, y, score]") from None
+            if not np.isfinite(kp).all():
+                raise ValueError("'kp' holds a number that is not finite")
+        hits = obj.get("hits", [])
+        if not isinstance(hits, list):
+            raise ValueError("'hits' is not a list")
         return cls(
-            index=int(obj["i"]),
-            t_capture=int(obj["cap"]),
-            t_kernel=int(obj.get("kern", 0)),
-            t_infer_start=int(obj.get("inf0", 0)),
-            t_infer_end=int(obj.get("inf1", 0)),
-            t_detect=int(obj.get("det", 0)),
-            t_sent=int(obj.get("sent", 0)),
+            index=_stamp(obj, "i", required=True),
+            t_capture=_stamp(obj, "cap", required=True),
+            t_kernel=_stamp(obj, "kern"),
+            t_infer_start=_stamp(obj, "inf0"),
+            t_infer_end=_stamp(obj, "inf1"),
+            t_detect=_stamp(obj, "det"),
+            t_sent=_stamp(obj, "sent"),
             dropped=bool(obj.get("drop", False)),
-            keypoints=None if kp is None else np.asarray(kp, dtype=np.float32).reshape(17, 3),
-            hits=[_hit_from_json(h) for h in obj.get("hits", [])],
-            sounds=[SoundStamp(*(int(v) for v in s)) for s in obj.get("snd", [])],   # traces before issue 15: none
+            keypoints=kp,
+            hits=[_hit_from_json(h) for h in hits],
+            sounds=_sounds_from_json(obj.get("snd", [])),   # traces before issue 15: none
         )
 
 
-_HIT_FIELDS = {f.name for f in dataclasses.fields(Hit)}
+def _stamp(obj: dict[str, Any], key: str, required: bool = False) -> int:
+    """A non-negative integer field (a frame number, a monotonic_ns stamp)."""
+    if key not in obj and not required:
+        return 0
+    v = obj.get(key)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0 or v >= 2 ** 63:
+        raise ValueError(f"'{key}' is {'missing' if key not in obj else repr(v)}, not a count of ns or frames")
+    return v
+
+
+# Hit fields and the types a trace file must give them (ints are accepted where floats are asked).
+_HIT_TYPES = {"drum": str, "note": int, "velocity": int, "channel": int, "t_ns": int, "limb": str,
+              "speed": float, "x": float, "y": float}
+_HIT_REQUIRED = {f.name for f in dataclasses.fields(Hit) if f.default is dataclasses.MISSING}
+
+
+def _sounds_from_json(items: Any) -> list[SoundStamp]:
+    """A record's sound-out stamps: [[frame index, hit number, t_sound ns], ...] (see SoundStamp)."""
+    if not isinstance(items, list):
+        raise ValueError("'snd' is not a list")
+    out = []
+    for item in items:
+        if not isinstance(item, list) or len(item) != len(SoundStamp._fields) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in item):
+            raise ValueError(f"a sound stamp {item!r} is not {len(SoundStamp._fields)} integers")
+        out.append(SoundStamp(*item))
+    return out
 
 
 def _hit_from_json(obj: dict[str, Any]) -> Hit:
-    return Hit(**{k: v for k, v in obj.items() if k in _HIT_FIELDS})
+    if not isinstance(obj, dict) or not _HIT_REQUIRED <= obj.keys():
+        raise ValueError("a hit without its drum, note, velocity, channel, time or limb")
+    values = {}
+    for key, kind in _HIT_TYPES.items():
+        if key not in obj:
+            continue
+        v = obj[key]
+        ok = (isinstance(v, kind) if kind is not float else isinstance(v, (int, float)) and math.isfinite(v))
+        if isinstance(v, bool) or not ok:
+            raise ValueError(f"a hit's {key!r} is {v!r}")
+        values[key] = v
+    if not (0 <= values["note"] <= 127 and 0 <= values["velocity"] <= 127 and 0 <= values["channel"] <= 15):
+        raise ValueError("a hit's note, velocity or channel is out of MIDI's range")
+    return Hit(**values)
 
 
 def trace_header(**fields: Any) -> dict[str, Any]:
@@ -248,31 +301,40 @@ class TraceRecorder:
 
 
 def read_trace(path: str | os.PathLike) -> tuple[dict[str, Any], list[TraceRecord]]:
-    """Read a trace file: (header, records). A torn last line (the writer was killed) is skipped."""
+    """Read a trace file: (header, records). A torn last line (the writer was killed) is skipped; anything
+    else that is not a trace (a folder, a missing file, binary data, a damaged line) is a LaleluError that
+    says which line and what to do."""
     path = Path(path)
+    record_hint = "record one with `lalelu run --headless --record FILE` or the window's record button"
+    if path.exists() and not path.is_file() and not path.is_dir():   # a device or a pipe could never end
+        raise LaleluError(f"{path} is not a file: give the path of a trace, or {record_hint}")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise OSError(f"cannot read the trace file {path}: {exc.strerror}") from exc
-    lines = text.splitlines()
+        raise LaleluError(f"cannot read the trace file {path}: {exc.strerror or exc}; give the path of a trace, "
+                          f"or {record_hint}") from None
+    lines = data.splitlines()
     if not lines:
-        raise LaleluError(f"{path} is empty: record a trace with `lalelu run --headless --record FILE` or the "
-                          "window's record button")
+        raise LaleluError(f"{path} is empty: {record_hint}")
     try:
-        header = json.loads(lines[0])
-    except json.JSONDecodeError:
+        header = json.loads(lines[0].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
         header = None
     if not isinstance(header, dict) or "lalelu_trace" not in header:
-        raise LaleluError(f"{path} is not a lalelu trace file (no header line); "
-                          "record one with `lalelu run --headless --record FILE` or the window's record button")
+        raise LaleluError(f"{path} is not a lalelu trace file (no header line); {record_hint}")
+    if header["lalelu_trace"] != TRACE_FORMAT:
+        raise LaleluError(f"{path}: trace format {header['lalelu_trace']!r}; this lalelu reads format "
+                          f"{TRACE_FORMAT}")
     records: list[TraceRecord] = []
     for n, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         try:
-            records.append(TraceRecord.from_json(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, ValueError, TypeError):
+            records.append(TraceRecord.from_json(json.loads(line.decode("utf-8"))))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:   # JSONDecodeError is a ValueError
             if n == len(lines):
                 break  # torn last line of a killed writer
-            raise LaleluError(f"{path}, line {n}: not a trace record; the file is damaged")
+            why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not JSON" if isinstance(
+                exc, (json.JSONDecodeError, RecursionError)) else str(exc)
+            raise LaleluError(f"{path}:{n}: not a trace record ({why}); the file is damaged") from None
     return header, records

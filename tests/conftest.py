@@ -10,6 +10,8 @@ import pytest
 
 from lalelu.jack import JackServer, default_server, jackd_path
 
+TEST_PERIOD = 64
+
 
 @pytest.fixture(scope="session", autouse=True)
 def no_user_settings(tmp_path_factory) -> Iterator[None]:
@@ -37,10 +39,31 @@ def jack_server() -> Iterator[JackServer]:
     except OSError as error:
         pytest.fail(f"the MIDI tests need a real JACK server: {error}")
     name = f"lalelu-test-{os.getpid()}"
-    server = JackServer(name=name, rate=48000, period=64)
+    # Synchronous mode (JackServer's default): on a machine too busy to give JACK real-time priority the server
+    # overruns its 1.3 ms period (xruns), and in asynchronous mode it loses MIDI events in them.
+    server = JackServer(name=name, rate=48000, period=TEST_PERIOD, sync=True)
     with default_server(name):
         try:
             server.start()
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture
+def widgets(qtbot):
+    """Holds the Qt widgets a test makes until its end, then closes them: `window = widgets(MainWindow())`.
+
+    A window or plot dropped unclosed is freed by the garbage collector in any order, and an axis that
+    outlives its view aborts the whole run from inside Qt; closed, their scenes are emptied first.
+    """
+    made = []
+
+    def hold(widget):
+        qtbot.addWidget(widget)
+        made.append(widget)
+        return widget
+
+    yield hold
+    for widget in reversed(made):
+        widget.close()

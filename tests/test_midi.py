@@ -24,6 +24,7 @@ from lalelu.midi import (
     resolve_backends,
 )
 from lalelu.cli import build_parser
+from tests.conftest import TEST_PERIOD
 
 
 class Receiver:
@@ -42,14 +43,14 @@ class Receiver:
             assert source in names, f"{source!r} not among the JACK MIDI outputs {names}"
             self.port.open_port(names.index(source), "in")
         self.port.set_callback(self._on_message)
-        time.sleep(0.05)  # JACK applies a new connection from a later process cycle
+        time.sleep(0.2)  # JACK applies a new connection from a later process cycle (about ten of them)
 
     def _on_message(self, event: tuple[list[int], float], data: object) -> None:
         with self._arrived:
             self.messages.append((time.monotonic_ns(), mido.Message.from_bytes(event[0])))
             self._arrived.notify_all()
 
-    def wait_for(self, count: int, timeout_s: float = 2.0) -> list[tuple[int, mido.Message]]:
+    def wait_for(self, count: int, timeout_s: float = 20.0) -> list[tuple[int, mido.Message]]:
         with self._arrived:
             self._arrived.wait_for(lambda: len(self.messages) >= count, timeout_s)
             return list(self.messages)
@@ -59,7 +60,11 @@ class Receiver:
         self.port.delete()
 
 
-def wait_until(condition, timeout_s: float = 3.0) -> bool:
+GATE_MS = 100
+
+
+def wait_until(condition, timeout_s: float = 20.0) -> bool:
+    """Waits for something that must happen: the timeout is a deadline for a hang, not a speed check."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -72,7 +77,7 @@ def wait_until(condition, timeout_s: float = 3.0) -> bool:
 def drums(jack_server: JackServer, request: pytest.FixtureRequest):
     """A MidiOut with a virtual port on the test server and a receiver connected to it."""
     client = f"lalelu-{request.node.name[:20]}"
-    out = MidiOut(backend="jack", gate_ms=30, client_name=client)
+    out = MidiOut(backend="jack", gate_ms=GATE_MS, client_name=client)
     receiver = Receiver(source=f"{client}:lalelu drums")
     yield out, receiver
     receiver.close()
@@ -81,7 +86,7 @@ def drums(jack_server: JackServer, request: pytest.FixtureRequest):
 
 def test_jack_server_accepts_clients_and_knows_its_period(jack_server: JackServer) -> None:
     assert jack_running(jack_server.name)
-    assert jack_server.period_s == pytest.approx(64 / 48000)
+    assert jack_server.period_s == pytest.approx(TEST_PERIOD / 48000)
     with pytest.raises(OSError, match="already running"):
         JackServer(name=jack_server.name).start()
 
@@ -106,8 +111,10 @@ def test_notes_arrive_with_note_velocity_channel_and_a_note_off_after_the_gate(d
     assert (on.type, on.note, on.velocity, on.channel) == ("note_on", 36, 100, 9)
     assert (off.type, off.note, off.channel) == ("note_off", 36, 9)
     gate_ms = (off_ns - on_ns) / 1e6
-    print(f"\nsend -> arrival {(on_ns - sent_ns) / 1e6:.2f} ms, gate {gate_ms:.1f} ms (asked for 30 ms)")
-    assert 25 <= gate_ms < 1000
+    print(f"\nsend -> arrival {(on_ns - sent_ns) / 1e6:.2f} ms, gate {gate_ms:.1f} ms (asked for {GATE_MS} ms)")
+    # never early: the note-off arrives after it was sent, which is a gate after the note-on was (a busy
+    # machine only makes it later; how much later is not this test's business)
+    assert off_ns >= sent_ns + GATE_MS * 1_000_000
 
     out.note_on(60, 64, channel=0)
     on = receiver.wait_for(3)[2][1]
@@ -118,32 +125,31 @@ def test_notes_arrive_with_note_velocity_channel_and_a_note_off_after_the_gate(d
 
 
 def test_note_on_returns_at_once_and_a_struck_again_note_gets_one_note_off(jack_server: JackServer) -> None:
-    # Four limbs at once, 50 times, a little more than a JACK period apart: a JACK MIDI port carries only
-    # about 20 events per 64-frame period, and rtmidi drops the rest, so no test sends more at once.
+    """Four limbs at once, 50 times, every note struck again within its gate (a gate of a minute): note_on
+    never waits for the gate (else this would take 50 minutes), and each drum gets one note-off, after its
+    last hit, when the port closes. Each round is sent once the last has arrived, so JACK is never asked to
+    carry more than it can in one period (about 20 events; rtmidi drops the rest), however busy the machine.
+    How long note_on takes is printed (a figure, not asserted)."""
     client = "lalelu-burst"
     kit = (36, 38, 42, 44)
-    with MidiOut(backend="jack", gate_ms=500, client_name=client) as out:
+    with MidiOut(backend="jack", gate_ms=60_000, client_name=client) as out:
         receiver = Receiver(source=f"{client}:lalelu drums")
         durations = []
-        started = time.monotonic()
         for i in range(50):
             for note in kit:
                 start = time.monotonic_ns()
                 assert out.note_on(note, 1 + i) > 0
                 durations.append(time.monotonic_ns() - start)
-            time.sleep(2 * jack_server.period_s)
-        played_s = time.monotonic() - started
+            assert len(receiver.wait_for(4 * (i + 1), timeout_s=30.0)) == 4 * (i + 1), f"round {i} did not arrive"
         durations.sort()
         print(f"\nnote_on: median {durations[100] / 1e3:.1f} us, max {durations[-1] / 1e3:.1f} us")
-        assert durations[-1] < 0.1e9  # sanity only: it never waits for the gate or the port
-        messages = receiver.wait_for(204, timeout_s=3.0)
-        receiver.close()
+    messages = receiver.wait_for(204, timeout_s=30.0)      # closing sent the pending note-offs
+    receiver.close()
     ons = [message for _, message in messages if message.type == "note_on"]
     offs = [message for _, message in messages if message.type == "note_off"]
     assert len(ons) == 200 and [message.velocity for message in ons[-4:]] == [50] * 4
-    assert sorted(message.note for message in offs[-4:]) == list(kit)
-    if played_s < 0.45:  # struck again within the gate: only the last hit of each drum gets a note-off
-        assert len(offs) == 4
+    assert len(offs) == 4 and sorted(message.note for message in offs) == list(kit), [(m.type, m.note, m.velocity) for _, m in messages][-12:]
+    assert [message.type for _, message in messages[-4:]] == ["note_off"] * 4, "each after its drum's last hit"
 
 
 def test_list_ports_shows_the_virtual_port_and_says_why_a_backend_is_missing(drums) -> None:
@@ -211,7 +217,7 @@ def test_killing_the_jack_server_mid_play_then_restarting_it(jack_server: JackSe
 
         jack_server.kill()
         # Until the supervisor notices (<= WATCH_S), sends still "succeed" into the dead client.
-        assert wait_until(lambda: not out.connected, 2.0), out.status
+        assert wait_until(lambda: not out.connected), out.status
         for note in range(40, 50):
             assert out.note_on(note, 100) == 0  # dropped, no exception
         assert out.dropped >= 10

@@ -109,6 +109,7 @@ def test_the_recorded_sound_has_one_onset_per_hit_in_order_within_two_periods_of
         jack_server: JackServer, sound: SoundOut) -> None:
     midi = MidiOut(backend="jack", port="lalelu drums")
     recorder = Recorder()
+    late_before = (sound.output_info or {}).get("late_cycles", 0)
     try:
         assert midi.wait_connected(5.0), midi.status
         time.sleep(0.3)   # the recording starts in silence
@@ -126,11 +127,17 @@ def test_the_recorded_sound_has_one_onset_per_hit_in_order_within_two_periods_of
     onsets = recorder.onsets()
     assert len(onsets) == len(notes), f"{len(notes)} hits, {len(onsets)} onsets recorded"
     period_ns = recorder.period_ns
+    # Within two periods of its send, where JACK ran the sound's cycles on time; a busy machine (the suite
+    # beside a CPU hog) makes JACK run a cycle late, and what that costs is the benchmark's to measure: then
+    # only the order and "never before its send" are judged.
+    on_time = (sound.output_info or {}).get("late_cycles", 0) == late_before
     for note, t_sent, (t_onset, centroid, _) in zip(notes, sent, onsets):
         # The order: kick and hi-hat are told apart by their brightness.
         assert (centroid < 1000) == (note == KICK), f"note {note} recorded with a centroid of {centroid:.0f} Hz"
-        assert abs(t_onset - t_sent) <= 2 * period_ns + SLACK_NS, (
-            f"note {note}: its sound began {(t_onset - t_sent) / 1e6:.2f} ms after its MIDI send")
+        assert t_onset >= t_sent - period_ns - SLACK_NS, f"note {note}: its sound began before its MIDI send"
+        if on_time:
+            assert abs(t_onset - t_sent) <= 2 * period_ns + SLACK_NS, (
+                f"note {note}: its sound began {(t_onset - t_sent) / 1e6:.2f} ms after its MIDI send")
     # Each hit's stamp is its recorded onset plus JACK's playback latency (the onset is recorded in the
     # graph; the stamp says when it leaves the sound card).
     stamps = dict((id(h), t) for h, t in sound.sounded())
@@ -290,7 +297,7 @@ def test_old_traces_without_sound_still_read(tmp_path: Path) -> None:
     stats = latency_stats(records)
     assert stats["sound"]["n"] == 0 and "not in this trace" in format_report(stats, header)
     trace.write_text('{"lalelu_trace": 1}\n{"i":0,"cap":100,"sent":500,"snd":[[0, 1]]}\n{"i":1,"cap":1}\n')
-    with pytest.raises(LaleluError, match="line 2"):
+    with pytest.raises(LaleluError, match=r"old\.jsonl:2: not a trace record \(a sound stamp"):
         read_trace(trace)
 
 

@@ -53,9 +53,8 @@ def test_file_source_decodes_real_frames_in_real_time(demo_video):
     assert frames[0].image.std() > 10, "a real picture, not a blank frame"
     stamps = np.array([f.t_capture for f in frames])
     assert np.all(np.diff(stamps) > 0)
-    # Paced by the file's timestamps: never ahead of them (sanity bound on the other side only).
-    assert stamps[-1] - src.t0_ns >= 9 / 30 * 1e9 - 1e6
-    assert stamps[-1] - stamps[0] < 5 * 9 / 30 * 1e9
+    # Paced by the file's timestamps: never ahead of them (how far behind depends on the machine: not asserted).
+    assert all(t - src.t0_ns >= k / 30 * 1e9 - 1e6 for k, t in enumerate(stamps))
 
 
 def test_file_source_loops_and_ends(tmp_path, kit):
@@ -269,8 +268,8 @@ def test_movenet_detects_the_mannequin_and_tracks_its_wrists(drummer):
     from lalelu.pose import load_estimator
     try:
         est = load_estimator("lightning", "litert")
-    except LaleluError as e:
-        pytest.skip(f"no Lightning model built yet: {e}")
+    except LaleluError as e:   # a test of the real model fails without it: it is part of the install
+        pytest.fail(f"MoveNet Lightning is missing or broken: {e}")
     errors = []
     for t in np.linspace(0.0, drummer.script.duration, 12, endpoint=False):
         keypoints = est(drummer.render(float(t)))[0].keypoints

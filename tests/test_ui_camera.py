@@ -49,9 +49,8 @@ def movenet():
     return load_estimator(model="lightning", backend="litert", threads=1)
 
 
-def test_the_webcams_found_are_listed_with_their_best_mode(qtbot):
-    window = MainWindow(remember=False)
-    qtbot.addWidget(window)
+def test_the_webcams_found_are_listed_with_their_best_mode(widgets):
+    window = widgets(MainWindow(remember=False))
     panel = window.controls.camera
     panel.lister = lambda: [recorded_arducam(0), recorded_arducam(2)]
     panel.refresh_cameras()
@@ -71,7 +70,7 @@ def test_the_webcams_found_are_listed_with_their_best_mode(qtbot):
     assert "v4l-utils" in panel.camera_list.toolTip()
 
 
-def test_sliders_reach_the_playing_camera_and_are_remembered_for_it(qtbot, tmp_path, movenet):
+def test_sliders_reach_the_playing_camera_and_are_remembered_for_it(widgets, qtbot, tmp_path, movenet):
     video = write_mjpg_video(tmp_path / "cam.avi", 400)
     controls = StandInControls(ARDUCAM_LIMITS)
 
@@ -80,8 +79,7 @@ def test_sliders_reach_the_playing_camera_and_are_remembered_for_it(qtbot, tmp_p
         return Engine(EngineConfig(midi_port=None, fps=30.0), source=camera, estimator=movenet)
 
     settings = load_settings()
-    window = MainWindow(engine_factory=factory, settings=settings)
-    qtbot.addWidget(window)
+    window = widgets(MainWindow(engine_factory=factory, settings=settings))
     window.show()
     panel = window.controls.camera
     assert not panel.exposure.isEnabled() and not panel.gain.isEnabled()   # nothing plays yet
@@ -110,11 +108,11 @@ def test_sliders_reach_the_playing_camera_and_are_remembered_for_it(qtbot, tmp_p
     assert panel.state is None and not panel.gain.isEnabled() and panel.check_button.isEnabled()
 
 
-def test_the_indicator_reads_brightness_and_the_wrists_smear():
+def test_the_indicator_reads_brightness_and_the_wrists_smear(widgets):
     from lalelu.engine import EngineStats
     from lalelu.sources.camera_controls import CameraState
 
-    window = MainWindow(remember=False)
+    window = widgets(MainWindow(remember=False))
     window._last_image = np.full((480, 640, 3), 20, np.uint8)
     kp = np.zeros((2, 3))
     for i in range(5):                         # the right wrist moves 30 px every 10 ms: 3000 px/s
@@ -126,14 +124,12 @@ def test_the_indicator_reads_brightness_and_the_wrists_smear():
     text = window._show_camera(EngineStats(source="camera", camera=state))
     assert text == "brightness 20/255 (dark) · blur 15 px at the fastest wrist (smears: shorter exposure)"
     assert window.controls.camera.gain_value.text() == "3"
-    window.deleteLater()
 
 
-def test_the_camera_check_from_the_window(qtbot):
+def test_the_camera_check_from_the_window(widgets, qtbot):
     settings = load_settings()
     settings.source = "synthetic"
-    window = MainWindow(settings=settings, remember=False)
-    qtbot.addWidget(window)
+    window = widgets(MainWindow(settings=settings, remember=False))
     window.check_seconds = 1.5
     window.controls.camera.check_button.click()
     assert not window.controls.start_button.isEnabled()      # no play while the check holds the source

@@ -70,7 +70,7 @@ def test_real_window_plays_the_scripted_drummer(xvfb, jack_server, tmp_path):
     command = [sys.executable, "-m", "lalelu", "app", "--source", "synthetic", "--midi-port", "lalelu xvfb test",
                "--screenshot-dir", str(ARTIFACTS), "--screenshot-at", *map(str, SHOT_TIMES),
                "--quit-after", str(SHOT_TIMES[-1] + 0.5)]
-    run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
 
     shots = [ARTIFACTS / f"window-{i}.png" for i in range(len(SHOT_TIMES))]

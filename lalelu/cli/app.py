@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lalelu.cli.options import add_engine_options
+from lalelu.cli.options import SECONDS, add_engine_options, number
 from lalelu.cli.run import open_window
 
 
@@ -14,10 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "from what was used last.")
     add_engine_options(p)
     p.add_argument("--no-start", action="store_true", help="open the window without starting to play")
-    p.add_argument("--ui-fps", type=float, default=30.0, help="window redraws per second (at most 60)")
-    p.add_argument("--quit-after", type=float, help="close the window after this many seconds")
+    p.add_argument("--ui-fps", type=number("window redraws per second", above=0.0, hi=60.0), default=30.0, help="window redraws per second (at most 60)")
+    p.add_argument("--quit-after", type=SECONDS, help="close the window after this many seconds")
     p.add_argument("--screenshot-dir", help=argparse.SUPPRESS)   # for tests and docs: window pictures ...
-    p.add_argument("--screenshot-at", type=float, nargs="*", default=[], help=argparse.SUPPRESS)  # ... at s
+    p.add_argument("--screenshot-at", type=SECONDS, nargs="*", default=[], help=argparse.SUPPRESS)  # ... at s
     p.set_defaults(func=run)
 
 

@@ -1,5 +1,5 @@
-"""`lalelu bench inference | pipeline | gestures | camera`: the benchmarks, each printing figures (BENCHMARKS.md keeps
-the latest)."""
+"""`lalelu bench inference | pipeline | soak | tracking | gestures | camera`: the benchmarks, each printing
+figures (BENCHMARKS.md keeps the latest)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 import time
 
 from lalelu.bench_pipeline import bench_pipeline_main
-from lalelu.cli.options import add_engine_options, add_kit_options, parse_cores, played_kit, resolved, sound_options
+from lalelu.cli.options import (FPS, MAX_SECONDS, SECONDS, THREADS, add_engine_options, add_kit_options, number,
+                                parse_cores, played_kit, resolved, sound_options)
 from lalelu.errors import LaleluError
 from lalelu.gestures import corpus_bench
 from lalelu.gestures.bench import format_table, run_bench, summary
@@ -27,20 +28,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = bench.add_parser("inference", help="model x backend inference times")
     p.add_argument("--model", help="one model (default: every installed one)")
     p.add_argument("--backend", help="one backend (default: litert, tensorflow, onnxruntime, and tensorrt on a GPU)")
-    p.add_argument("--threads", type=int, help="one thread count (default: 1 and 2)")
-    p.add_argument("--runs", type=int, default=200, help="timed calls per row after warm-up (default: 200)")
-    p.add_argument("--warmup", type=int, default=20, help="untimed calls after the first (default: 20)")
+    p.add_argument("--threads", type=THREADS, help="one thread count (default: 1 and 2)")
+    p.add_argument("--runs", type=number("number of runs", int, lo=1), default=200, help="timed calls per row after warm-up (default: 200)")
+    p.add_argument("--warmup", type=number("number of warm-up calls", int, lo=0), default=20, help="untimed calls after the first (default: 20)")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=run_inference)
 
     p = bench.add_parser("pipeline", help="the whole instrument against the scripted drummer",
                          description="Scripted drummer at 100 fps -> pose -> detector -> MIDI, headless.")
-    p.add_argument("--seconds", type=float, default=30.0, help="how long to play (default 30)")
+    p.add_argument("--seconds", type=SECONDS, default=30.0, help="how long to play (default 30)")
     p.add_argument("--json", action="store_true", help="print the results as one JSON object")
     add_engine_options(p, ("model", "backend", "threads", "detector", "fps", "cores", "sound", "osc"))
     p.add_argument("--gui", action="store_true",
                    help="also run it with the window open (same run) and compare end-to-end p99")
     p.set_defaults(func=run_pipeline)
+
+    p = bench.add_parser("soak", help="play for a long time: RSS growth, latency per minute, drops, hits",
+                         description="The scripted drummer at 100 fps -> pose -> detector -> MIDI for N minutes "
+                                     "(a JACK server and a MIDI receiver of its own): each minute's e2e p50 and "
+                                     "p99, drops and hits matched, then the RSS growth per hour after the warm-up, "
+                                     "the first and last minutes' e2e p99 side by side, and the notes left hanging.")
+    p.add_argument("--minutes", type=number("number of minutes", above=0.0, hi=MAX_SECONDS / 60), default=60.0,
+                   help="how long to play (default 60)")
+    p.add_argument("--warmup-minutes", type=number("number of minutes", lo=0.0, hi=MAX_SECONDS / 60), default=2.0,
+                   help="RSS growth is measured after this (default 2: the first minutes' allocations settle)")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object (minutes on stderr)")
+    add_engine_options(p, ("model", "backend", "threads", "fps", "cores"))
+    p.set_defaults(func=run_soak)
+
+    p = bench.add_parser("tracking", help="the player tracker: its cost per frame, and a passer-by kept out",
+                         description="PlayerTracker.pick's cost per frame (the scripted drummer's true keypoints, "
+                                     "alone and with a passer-by's), and MultiPose on the drummer with a passer-by "
+                                     "crossing behind: frames the passer-by played by the old rule and the tracker.")
+    p.add_argument("--seconds", type=SECONDS, default=8.0, help="length of the MultiPose scene (default 8)")
+    p.add_argument("--fps", type=FPS, default=25.0, help="frame rate of the MultiPose scene (default 25)")
+    p.set_defaults(func=run_tracking)
 
     p = bench.add_parser("gestures", help="both strike detectors on the gesture corpus and the real take",
                          description="Both strike detectors side by side on the gesture corpus (seeded takes of "
@@ -59,10 +81,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="scripted conditions: print a JSON list of rows")
     p.add_argument("--noise", action="append", choices=tuple(NOISE_LEVELS),
                    help="scripted conditions: noise level(s) to run (repeatable; default: all)")
-    p.add_argument("--seconds", type=float, default=8.0, help="scripted conditions: length of each (default 8)")
+    p.add_argument("--seconds", type=SECONDS, default=8.0, help="scripted conditions: length of each (default 8)")
     add_kit_options(p, player=False)
-    p.add_argument("--fps", type=float, default=100.0, help="scripted conditions: frame rate (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="scripted conditions: seed")
+    p.add_argument("--fps", type=FPS, default=100.0, help="scripted conditions: frame rate (default 100)")
+    p.add_argument("--seed", type=number("random seed", int, lo=0), default=0, help="scripted conditions: seed")
     p.add_argument("--floor", action="store_true",
                    help="scripted conditions: also fit the exact stroke template to each hand stroke (an oracle) "
                         "and print its timing error beside the detector's: the floor that noise sets")
@@ -87,8 +109,6 @@ def run_inference(args: argparse.Namespace) -> int:
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
-    if args.seconds <= 0:
-        raise LaleluError(f"--seconds {args.seconds:g}: give a positive number")
     options = dict(seconds=args.seconds, as_json=args.json, fps=resolved(args, "fps"),
                    threads=resolved(args, "threads"), model=resolved(args, "model"),
                    backend=resolved(args, "backend"), cores=parse_cores(args.cores),
@@ -102,6 +122,24 @@ def run_pipeline(args: argparse.Namespace) -> int:
         return bench_pipeline_main(**options, sound=sound["sound"], osc=sound["osc"])
     except OSError as exc:
         raise LaleluError(str(exc)) from exc
+
+
+def run_soak(args: argparse.Namespace) -> int:
+    from lalelu.bench_soak import bench_soak_main
+
+    try:
+        return bench_soak_main(args.minutes, fps=resolved(args, "fps"), model=resolved(args, "model"),
+                               backend=resolved(args, "backend"), threads=resolved(args, "threads"),
+                               cores=parse_cores(args.cores), warmup_minutes=args.warmup_minutes,
+                               as_json=args.json)
+    except OSError as exc:
+        raise LaleluError(str(exc)) from exc
+
+
+def run_tracking(args: argparse.Namespace) -> int:
+    from lalelu.bench_tracking import bench_tracking_main
+
+    return bench_tracking_main(args.seconds, args.fps)
 
 
 def run_gestures(args: argparse.Namespace) -> int:

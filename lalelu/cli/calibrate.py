@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from lalelu.cli.options import add_engine_options, resolved
+from lalelu.cli.options import SECONDS, add_engine_options, number, resolved
 from lalelu.core.protocols import Detector as StrikeDetector
 from lalelu.core.protocols import PoseEstimator, Source
 from lalelu.errors import LaleluError, SourceInterrupted
@@ -32,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "zone. The result goes to calibration/NAME.toml; `lalelu run --player NAME` uses it.")
     p.add_argument("--player", required=True, help="the player's name (file calibration/NAME.toml)")
     add_engine_options(p, ("source", "model", "backend", "threads", "kit", "detector", "fps"))
-    p.add_argument("--neutral-seconds", type=float, default=3.0, help="length of the neutral pose (default 3)")
-    p.add_argument("--zone-seconds", type=float, default=4.0, help="time to play each zone (default 4)")
-    p.add_argument("--strokes", type=int, default=4, help="strokes to play per zone (default 4)")
+    p.add_argument("--neutral-seconds", type=SECONDS, default=3.0, help="length of the neutral pose (default 3)")
+    p.add_argument("--zone-seconds", type=SECONDS, default=4.0, help="time to play each zone (default 4)")
+    p.add_argument("--strokes", type=number("number of strokes", int, lo=2, hi=100), default=4,
+                   help="strokes to play per zone (default 4)")
     p.add_argument("--yes", action="store_true", help="do not wait for Enter: each step starts after its prompt")
     p.add_argument("--retrain", action="store_true",
                    help="also retrain the learned detector for this player from the play-along (needs a source "

@@ -5,6 +5,7 @@ settings > default. No option has a default of its own here: None means "not giv
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 from lalelu import config
@@ -26,6 +27,53 @@ ENGINE_OPTIONS = ("source", "model", "backend", "threads", "kit", "player", "det
                   "audio_driver", "osc")
 SOUND_OPTIONS = ("sound", "volume", "soundfont", "audio_driver", "osc")
 POSE_OPTIONS = ("model", "backend", "threads")
+MAX_FPS = 1000.0      # no camera or scripted drummer plays faster; a larger figure is a typing slip
+MAX_THREADS = 64
+
+
+# --- numbers: every numeric option is checked when it is parsed, so that 0, -1, nan or inf is a clear error
+# (argparse prints it with the option's name and exits with status 2), never a traceback or a silent
+# misbehaviour further on.
+
+def number(what: str, kind: type = float, lo: float | None = None, hi: float | None = None,
+           above: float | None = None):
+    """An argparse `type=`: a finite `kind` (float or int) with lo <= v <= hi and v > above (those given);
+    `what` names the figure in the error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'} "
+                                             f"({what})") from None
+        return check_number(value, what, lo, hi, above, error=argparse.ArgumentTypeError)
+
+    parse.__name__ = what
+    return parse
+
+
+def check_number(value, what: str, lo: float | None = None, hi: float | None = None, above: float | None = None,
+                 error: type[Exception] = LaleluError):
+    """`value` if it is finite and within the bounds given, else `error` saying what to give instead."""
+    wanted = []
+    if above is not None:
+        wanted.append(f"above {above:g}")
+    if lo is not None:
+        wanted.append(f"at least {lo:g}")
+    if hi is not None:
+        wanted.append(f"at most {hi:g}")
+    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+          and (above is None or value > above) and (lo is None or value >= lo) and (hi is None or value <= hi))
+    if not ok:
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        kind = "an integer" if isinstance(value, int) else "a number"
+        raise error(f"{shown} is not a usable {what}: give {kind} {' and '.join(wanted) or 'that is finite'}")
+    return value
+
+
+MAX_SECONDS = 1e6    # eleven days and a half
+FPS = number("frame rate (frames per second)", lo=1.0, hi=MAX_FPS)
+SECONDS = number("number of seconds", above=0.0, hi=MAX_SECONDS)
+THREADS = number("thread count", int, lo=1, hi=MAX_THREADS)
 
 
 def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...] = ENGINE_OPTIONS) -> None:
@@ -38,7 +86,7 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
                            f".onnx (default {d['model']})"),
         "backend": dict(choices=BACKENDS, help=f"pose backend (default: $LALELU_BACKEND, else the last one used, "
                                                f"else {d['backend']})"),
-        "threads": dict(type=int, help=f"pose inference threads (default {d['threads']})"),
+        "threads": dict(type=THREADS, help=f"pose inference threads (default {d['threads']})"),
         "kit": dict(help=f"kit name or .toml path (default {d['kit']})"),
         "player": dict(help="a player's calibration: a name (calibration/NAME.toml) or a .toml path"),
         "detector": dict(choices=DETECTORS, help=f"strike detector (default: $LALELU_DETECTOR, else the last one "
@@ -48,7 +96,7 @@ def add_engine_options(parser: argparse.ArgumentParser, include: tuple[str, ...]
                              help="MIDI backend (default: $LALELU_MIDI_BACKEND, else auto: ALSA, else JACK)"),
         "cores": dict(help="capture,inference cores to pin the threads to (default: the first two usable cores); "
                            "'none' to not pin"),
-        "fps": dict(type=float, help=f"frame rate asked of the camera, or played by the scripted drummer "
+        "fps": dict(type=FPS, help=f"frame rate asked of the camera, or played by the scripted drummer "
                                      f"(default {d['fps']:g})"),
         "exposure_ms": dict(type=float, metavar="MS",
                             help="a camera's exposure time in ms (default: what was last set for this camera, "
@@ -93,10 +141,13 @@ def parse_cores(text: str | None) -> tuple[int | None, int | None]:
 
 
 def resolved(args: argparse.Namespace, name: str):
-    """One engine option: the flag if given, else lalelu.config's order."""
+    """One engine option: the flag if given, else lalelu.config's order. A number from the environment or the
+    user's settings is checked as a flag is."""
     value = config.resolve(name, getattr(args, name, None))
-    if name == "threads" and value < 1:
-        raise LaleluError(f"--threads {value}: give 1 or more")
+    if name == "threads":
+        check_number(value, "thread count (--threads, or threads in the settings file)", lo=1, hi=MAX_THREADS)
+    elif name == "fps":
+        check_number(value, "frame rate (--fps, or fps in the settings file)", lo=1.0, hi=MAX_FPS)
     return value
 
 
@@ -110,6 +161,10 @@ def engine_config(args: argparse.Namespace, **fixed) -> tuple[EngineConfig, str]
     player = resolved(args, "player") or None
     exposure = ExposureRequest(getattr(args, "exposure_ms", None), getattr(args, "gain", None),
                                getattr(args, "auto_exposure", None)).validated()
+    # A broken kit or calibration is refused now, before anything is started (a JACK server, the model).
+    kit = load_kit(values["kit"])
+    if player:
+        load_calibration(player).apply(kit)
     return EngineConfig(source=source, player=player, capture_core=capture_core, inference_core=inference_core,
                         exposure_ms=exposure.exposure_ms, gain=exposure.gain, auto_exposure=exposure.auto,
                         **values, **sound_options(args), **fixed), note

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 
-from lalelu.cli.options import POSE_OPTIONS, add_engine_options, resolved
+from lalelu.cli.options import POSE_OPTIONS, add_engine_options, number, resolved
 from lalelu.core.keypoints import DRAW_MIN_SCORE, KEYPOINT_NAMES
 from lalelu.errors import LaleluError
 from lalelu.pose import load_estimator
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_engine_options(p, POSE_OPTIONS)
     p.add_argument("--json", action="store_true", help="one JSON object per image or frame")
     p.add_argument("--out", help="write the image (or video) with the skeleton drawn")
-    p.add_argument("--max-frames", type=int, default=0, help="stop a video after this many frames")
+    p.add_argument("--max-frames", type=number("number of frames", int, lo=0), default=0, help="stop a video after this many frames")
     p.set_defaults(func=run)
 
 
@@ -35,10 +35,14 @@ def _frames(path: Path, max_frames: int):
         raise LaleluError(f"{path}: no such file")
     if path.suffix.lower() in VIDEO_SUFFIXES:
         with VideoFileSource(path, realtime=False) as video:
+            if video.warning:
+                print(f"warning: {video.warning}", file=sys.stderr)
             for frame in video:
                 if 0 < max_frames <= frame.index:
                     break
                 yield frame.index, frame.image, video.fps
+            if video.skipped:
+                print(f"warning: {video.warning}", file=sys.stderr)
     else:
         frame = cv2.imread(str(path))
         if frame is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from lalelu.cli.options import add_engine_options, add_kit_options, played_kit
+from lalelu.cli.options import FPS, add_engine_options, add_kit_options, played_kit
 from lalelu.gestures.factory import player_weights
 from lalelu.gestures.replay import format_hits, plot_replay, replay_trace
 
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("trace", metavar="TRACE", help="trace file (JSON Lines)")
     add_kit_options(p)
     add_engine_options(p, ("detector",))
-    p.add_argument("--fps", type=float, help="frame rate (default: from the trace's frame times)")
+    p.add_argument("--fps", type=FPS, help="frame rate (default: from the trace's frame times)")
     p.add_argument("--plot", metavar="OUT.png", help="draw the hits over the wrist and ankle trajectories")
     p.set_defaults(func=run)
 

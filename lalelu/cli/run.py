@@ -4,8 +4,9 @@ window (as `lalelu app`)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from lalelu.cli.options import add_engine_options, engine_config, parse_cores, resolved, sound_options
+from lalelu.cli.options import SECONDS, add_engine_options, engine_config, parse_cores, resolved, sound_options
 from lalelu.errors import LaleluError
 from lalelu.play import play_headless
 from lalelu.sources.exposure import ExposureRequest
@@ -16,8 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Play the instrument. Without --headless it opens the window.")
     p.add_argument("--headless", action="store_true", help="no window: a status line each second")
     add_engine_options(p)
-    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--duration", type=SECONDS, help="stop after this many seconds")
     p.add_argument("--record", metavar="FILE", help="write every frame's trace record to FILE (JSON Lines)")
+    p.add_argument("--force", action="store_true", help="let --record overwrite an existing file")
     p.set_defaults(func=run)
 
 
@@ -27,13 +29,23 @@ def run(args: argparse.Namespace) -> int:
             raise LaleluError("--record and --duration need --headless (the window has its own record button)")
         return open_window(args)
 
-    if args.duration is not None and args.duration <= 0:
-        raise LaleluError(f"--duration {args.duration:g}: give a positive number of seconds")
+    if args.record:
+        check_record_path(Path(args.record), args.force)
     config, source_note = engine_config(args, record=args.record)
     try:
         return play_headless(config, duration_s=args.duration, source_note=source_note)
     except OSError as exc:  # MIDI and file problems: the message says what to do
         raise LaleluError(str(exc)) from exc
+
+
+def check_record_path(path: Path, force: bool) -> None:
+    """A trace file may be written there: not a folder, and not an existing file unless `force`."""
+    if path.is_dir():
+        raise LaleluError(f"--record {path}: that is a folder; give a file name, e.g. {path / 'take.jsonl'}")
+    if path.exists() and not force:
+        raise LaleluError(f"--record {path}: the file exists; give --force to overwrite it, or another name")
+    if not path.parent.is_dir():
+        raise LaleluError(f"--record {path}: no folder {path.parent}; create it or record elsewhere")
 
 
 def open_window(args: argparse.Namespace, options=None) -> int:

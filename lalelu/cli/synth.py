@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 
+from lalelu.cli.options import FPS, SECONDS, number
 from lalelu.errors import LaleluError
 from lalelu.gestures.kit import load_kit
 from lalelu.sources.script import PATTERNS, DrumScript
@@ -31,13 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--script", action="store_true", help="print the hits (time, drum, note, limb, velocity)")
     p.add_argument("--out", metavar="FILE.mp4", help="render the drummer into this video file")
-    p.add_argument("--tempo", type=float, default=100.0, help="beats per minute (default 100)")
+    p.add_argument("--tempo", type=number("tempo (beats per minute)", above=0.0), default=100.0, help="beats per minute (default 100)")
     p.add_argument("--pattern", default="rock", choices=sorted(PATTERNS), help="drum pattern (default rock)")
-    p.add_argument("--seconds", type=float, default=None,
+    p.add_argument("--seconds", type=SECONDS, default=None,
                    help="length: --script prints this many seconds (the loop repeats), --out renders them "
                         "(default: the lead-in and one loop of the pattern)")
     p.add_argument("--kit", default="default", help="kit name or .toml path (default: default)")
-    p.add_argument("--fps", type=float, default=100.0, help="frames per second for --out (default 100)")
+    p.add_argument("--fps", type=FPS, default=100.0, help="frames per second for --out (default 100)")
     p.add_argument("--size", type=_size, default=(640, 480), help="frame size for --out (default 640x480)")
     p.set_defaults(func=run)
     return p

@@ -21,6 +21,14 @@ class Message:
         return self.text if self.level is Level.INFO else f"{self.level.value}: {self.text}"
 
 
+def drain(pending) -> list[Message]:
+    """Take every message out of a deque that one thread appends to and another reads (each handed out once)."""
+    out = []
+    while pending:
+        out.append(pending.popleft())
+    return out
+
+
 def info(text: str) -> Message:
     return Message(Level.INFO, text)
 

@@ -27,10 +27,14 @@ class TomlFile:
             self.data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise LaleluError(f"{source}: {invalid}: {e}{hint}") from None
+        except RecursionError:   # arrays nested thousands deep
+            raise LaleluError(f"{source}: {invalid}: nested too deeply{hint}") from None
 
     @classmethod
     def load(cls, path: Path, **options) -> "TomlFile":
-        return cls(path.read_text(encoding="utf-8"), str(path), **options)
+        """Read `path`; a file that cannot be read or is not UTF-8 text is refused like one that is not TOML."""
+        return cls(read_text(path, options.get("invalid", "not valid TOML"), options.get("hint", "")), str(path),
+                   **options)
 
     def fail(self, table: str, key: str, why: str) -> LaleluError:
         line = find_key_line(self.lines, table, key)
@@ -97,17 +101,59 @@ class TomlFile:
                 raise self.fail(table, key, f"unknown key; allowed: {', '.join(sorted(allowed))}")
 
 
+def read_text(path: Path, invalid: str = "not valid TOML", hint: str = "") -> str:
+    """The text of a file the user named; a folder, an unreadable file or one that is not UTF-8 is a
+    LaleluError that says so."""
+    path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():   # a device or a pipe could never end
+        raise LaleluError(f"{path}: not a file{hint}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LaleluError(f"{path}: cannot read it: {exc.strerror or exc}{hint}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise LaleluError(f"{path}:{line}: {invalid}: not UTF-8 text (byte {exc.start}); is it the right "
+                          f"file?{hint}") from None
+
+
+def _header(line: str) -> str | None:
+    """The table name of a `[table]` header line, without a comment after it; None for other lines.
+    An array of tables (`[[name]]`) is named `[[name]]`, so that its keys are never taken for a table's."""
+    s = line.strip()
+    if not s.startswith("["):
+        return None
+    double = s.startswith("[[")
+    quote = None
+    for i, c in enumerate(s[2 if double else 1:], 2 if double else 1):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "\"'":
+            quote = c
+        elif c == "]":
+            name = s[2 if double else 1:i].strip()
+            rest = s[i + (2 if double else 1):].strip()
+            if rest and not rest.startswith("#"):   # `[0.2, 1.3],` inside a multi-line array: no header
+                return None
+            return f"[[{name}]]" if double else name
+    return None
+
+
 def find_key_line(lines: list[str], table: str, key: str) -> int | None:
     """1-based line of `key` inside `[table]` (or of the table's header when key is empty), else None."""
     def bare(name: str) -> str:   # `zones."floor tom"` and `zones.floor tom` alike
-        return name.replace('"', "").replace(" ", "")
+        return name.replace('"', "").replace("'", "").replace(" ", "")
 
     current = ""
     header_line = None
     for i, raw in enumerate(lines, 1):
         s = raw.strip()
-        if s.startswith("[") and not s.startswith("[["):
-            current = bare(s.strip("[]").strip())
+        name = _header(s)
+        if name is not None:
+            current = bare(name)
             if current == bare(table):
                 header_line = i
             continue

@@ -30,6 +30,7 @@ from lalelu.engine.scheduling import DEFAULT_RT_PRIORITY, ThrottlingGuard, make_
 from lalelu.errors import LaleluError, SourceInterrupted
 from lalelu.gestures.kit import Kit
 from lalelu.midi import MidiOut
+from lalelu.pose.tracking import PlayerTracker
 from lalelu.report import summarize_ns
 from lalelu.sources.camera import CameraSource
 from lalelu.sources.synthetic import SyntheticDrummer
@@ -151,6 +152,7 @@ class Engine:
         self.kit: Kit | None = detector.kit if detector is not None else None
         self._owned: list = []
         self.ring = TraceRing(self.config.ring_capacity)
+        self.tracker = PlayerTracker()   # keeps the player when someone else walks into the picture
 
         self._cond = threading.Condition(threading.Lock())
         self._slot: Frame | None = None  # the newest frame not yet taken by the inference thread
@@ -179,6 +181,7 @@ class Engine:
         self._throttling = ThrottlingGuard(self.config.rt_priority)
         self._saturation_warned = False
         self._threads_ready = {role: threading.Event() for role in ROLES}
+        self._ended = {role: threading.Event() for role in ROLES}   # set by each thread as its last act
 
         self._capture_thread: threading.Thread | None = None
         self._inference_thread: threading.Thread | None = None
@@ -230,10 +233,14 @@ class Engine:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        for thread in (self._capture_thread, self._inference_thread):
-            if thread is not None:
-                thread.join(timeout=2.0)
-        stuck = [t.name for t in (self._capture_thread, self._inference_thread) if t is not None and t.is_alive()]
+        # Each thread sets its event as its last act: waiting on those, not on Thread.join, keeps a Ctrl-C
+        # here from marking a thread that still runs as stopped (Python 3.11's join, bpo-45274), after which
+        # its parts would be closed under it and its last records lost.
+        threads = [(t, self._ended[role]) for role, t in (("capture", self._capture_thread),
+                                                          ("inference", self._inference_thread)) if t is not None]
+        for _, ended in threads:
+            ended.wait(2.0)
+        stuck = [t.name for t, ended in threads if not ended.is_set()]
         if stuck:   # e.g. a camera hanging in its driver: closing what it still uses could crash the process
             self._post(messages.warning(f"{', '.join(stuck)} did not stop within 2 s; the source, model and MIDI "
                                         "port are left to close when the program ends"))
@@ -288,15 +295,14 @@ class Engine:
 
     @property
     def running(self) -> bool:
-        t = self._inference_thread
-        return t is not None and t.is_alive()
+        return self._inference_thread is not None and not self._ended["inference"].is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the source has ended and its last frame was played; True if it has."""
+        """Wait until the source has ended and its last frame was played; True if it has. (An Event, not
+        Thread.join: a Ctrl-C during a join can mark a running thread as stopped in Python 3.11.)"""
         if self._inference_thread is None:
             return True
-        self._inference_thread.join(timeout)
-        return not self._inference_thread.is_alive()
+        return self._ended["inference"].wait(timeout)
 
     # ---- threads ------------------------------------------------------------------------------
 
@@ -335,6 +341,7 @@ class Engine:
             yield_to_inference = source.renders_in_python
         fps = self._source_fps()
         handoff_timeout = 0.5 / fps if fps > 0 else 0.005
+        said = source.warning   # said at start(); a source may say more while it plays (a damaged video)
         try:
             source.start()
             interrupted = False
@@ -346,6 +353,9 @@ class Engine:
                         interrupted = True
                         self._post(messages.warning(f"{exc}; looking for it again, play goes on when it is back"))
                     continue
+                if source.warning is not said:
+                    said = source.warning
+                    self._post(messages.warning(said))
                 if frame is None:
                     break
                 if interrupted:
@@ -368,6 +378,7 @@ class Engine:
             with self._cond:
                 self._source_ended = True
                 self._cond.notify_all()
+            self._ended["capture"].set()
 
     def _drop(self, frame: Frame) -> None:
         """Count and trace a frame that will not be played; with self._cond held."""
@@ -386,8 +397,8 @@ class Engine:
             self.ring.append(rec)
 
     def _inference_loop(self) -> None:
-        self._setup_thread("inference", self.config.inference_core)
         try:
+            self._setup_thread("inference", self.config.inference_core)
             self._play()
         except BaseException as exc:  # a failing model or detector ends play with a reason, not a silent death
             self.error = exc
@@ -395,6 +406,8 @@ class Engine:
             with self._cond:
                 self._stopping = True
                 self._cond.notify_all()
+        finally:
+            self._ended["inference"].set()
 
     def _next_frame(self) -> Frame | None:
         """The newest frame, waiting for one (never spinning); None when stopping or the source has ended.
@@ -416,6 +429,7 @@ class Engine:
         """The hot path, top to bottom: frame -> pose -> hits -> notes -> trace."""
         estimator, detector, sinks, ring = self.estimator, self.detector, self.sinks, self.ring
         pose_sinks = self._pose_sinks
+        pick = self.tracker.pick
         now = time.monotonic_ns
         window_start, idle_ns = now(), 0
         while True:
@@ -432,8 +446,9 @@ class Engine:
             people = estimator(frame.image)
             t_infer_end = now()
             keypoints, hits = None, []
-            if people:
-                keypoints = (people[0] if len(people) == 1 else max(people, key=lambda p: p.score)).keypoints
+            player = pick(people, frame.t_capture) if people else None   # the player, not whoever scores highest
+            if player is not None:
+                keypoints = player.keypoints
                 hits = detector.update(frame.t_capture, keypoints)
             t_detect = now()
             extra_ns = self._send(sinks, hits, frame) if hits and sinks else 0
@@ -521,10 +536,7 @@ class Engine:
                 self._post(message)
         if self._recorder is not None and self._recorder.error is not None:
             self.stop_recording()   # it failed (disk full...): say so; play goes on
-        out = []
-        while self._messages:
-            out.append(self._messages.popleft())
-        return out
+        return messages.drain(self._messages)
 
     def latest_image(self) -> tuple[int, np.ndarray] | None:
         return self._latest

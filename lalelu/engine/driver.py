@@ -5,27 +5,32 @@ ends, and stop it."""
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 from lalelu.core.messages import Message
 from lalelu.engine.view import EngineView
+from lalelu.report import LatencyHistogram
 from lalelu.trace import TraceCursor, TraceRecord
 
 
 class EngineRun:
     """Drives `engine` for `duration_s` seconds (None: until its source ends or stop()).
 
-    Every step() reads the ring from the engine's first record on: each played frame's end-to-end latency is
-    kept (`e2e_ns`), and the records themselves too when `keep_records` (benchmarks; a long performance would
-    grow without end). `reason` says why the run ended, once it has.
+    Every step() reads the ring from the engine's first record on: the played frames' end-to-end latencies go
+    into a histogram of fixed size (`e2e`, for the summary, however long the performance), the records are
+    handed to `on_records` if given (the soak benchmark), and kept too when `keep_records` (benchmarks; a
+    long performance would grow without end). `reason` says why the run ended, once it has.
     """
 
-    def __init__(self, engine: EngineView, duration_s: float | None = None, keep_records: bool = False):
+    def __init__(self, engine: EngineView, duration_s: float | None = None, keep_records: bool = False,
+                 on_records: Callable[[list[TraceRecord]], None] | None = None):
         self.engine = engine
         self.duration_s = duration_s
         self.keep_records = keep_records
+        self.on_records = on_records
         self.records: list[TraceRecord] = []
-        self.e2e_ns: list[int] = []
-        self.sound_ns: list[int] = []   # frame ready -> sound out of each hit whose stamp came back
+        self.e2e = LatencyHistogram()
+        self.sound = LatencyHistogram()   # frame ready -> sound out of each hit whose stamp came back
         self.reason: str | None = None
         self.started = 0.0
         self.stopped: float | None = None
@@ -75,7 +80,9 @@ class EngineRun:
         if self._cursor is None:
             return
         records = self._cursor.read()
-        self.e2e_ns.extend(e2e for e2e in (r.e2e_ns for r in records) if e2e is not None)
-        self.sound_ns.extend(s.latency_ns for r in records for s in r.sounds)
+        self.e2e.add([e2e for e2e in (r.e2e_ns for r in records) if e2e is not None])
+        self.sound.add([s.latency_ns for r in records for s in r.sounds])
+        if self.on_records is not None:
+            self.on_records(records)
         if self.keep_records:
             self.records.extend(records)

@@ -176,6 +176,10 @@ def load_calibration(player_or_path: str | Path) -> Calibration:
         if not isinstance(z, dict):
             raise toml.fail("zones", name, "expected { center = [x, y] } in body units")
         centers[name] = toml.point(f"zones.{name}", z, "center", 5.0, "shoulder widths")
+        twin = next((other for other, c in centers.items() if other != name and c == centers[name]), None)
+        if twin is not None:
+            raise toml.fail(f"zones.{name}", "center", f"{list(centers[name])} is zone '{twin}'s centre too, so "
+                                                       "this zone could never be hit")
         strokes[name] = z.get("strokes", 0) if isinstance(z.get("strokes", 0), int) else 0
     if not centers:
         raise toml.fail("", "zones", "no zones")

@@ -185,6 +185,10 @@ def _zones(toml: TomlFile, zones: object) -> tuple[Zone, ...]:
             if z.get("center") is None:
                 raise toml.fail(table, "", "a hand zone needs 'center = [x, y]' (shoulder widths)")
             center = toml.point(table, z, "center", 5.0, "shoulder widths")
+            twin = next((other.name for other in out if other.center == center), None)
+            if twin is not None:   # the nearest centre wins, the first of two equal ones always: never hit
+                raise toml.fail(table, "center", f"{list(center)} is zone '{twin}'s centre too, so this zone "
+                                                 "could never be hit; move one of them")
             if "foot" in z:
                 raise toml.fail(table, "foot", "only foot zones name a foot")
         else:

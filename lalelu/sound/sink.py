@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lalelu.config import PACKAGE_DIR
 from lalelu.core.hits import Hit
-from lalelu.core.messages import Message, info, warning
+from lalelu.core.messages import Message, drain, info, warning
 from lalelu.sound.outputs import DRIVERS
 from lalelu.sound.player import DEFAULT_VOLUME, MIDI_ONLY, check_volume
 from lalelu.sound.ring import SharedRings
@@ -143,10 +143,7 @@ class SoundOut:
         return self._proc.pid if self._proc is not None else None
 
     def messages(self) -> list[Message]:
-        out = []
-        while self._events:
-            out.append(self._events.popleft())
-        return out
+        return drain(self._events)
 
     def close(self) -> None:
         if self._closing.is_set():

@@ -3,12 +3,14 @@
     src = open_source("synthetic", fps=100.0, realtime=True)
     src.start(); frame = src.read(); src.close()      # read() blocks until the next frame, None at the end
 
-`synthetic` takes options after a colon: `synthetic:tempo=120,pattern=basic,seconds=20`.
+`synthetic` takes options after a colon: `synthetic:tempo=120,pattern=basic,seconds=20,passerby=1`.
 Which source plays when none is given: lalelu.config's order ($LALELU_SOURCE, the saved setting), then the
 first webcam that opens, else the scripted drummer (choose_source).
 """
 
 from __future__ import annotations
+
+import math
 
 from lalelu import config
 from lalelu.core.protocols import Source
@@ -16,6 +18,7 @@ from lalelu.errors import LaleluError
 from lalelu.gestures.kit import Kit
 from lalelu.sources.camera import CameraSource, camera_available
 from lalelu.sources.exposure import ExposureRequest
+from lalelu.sources.passerby import DrummerWithPasserby
 from lalelu.sources.script import DrumScript
 from lalelu.sources.synthetic import SyntheticDrummer
 from lalelu.sources.video import VideoFileSource
@@ -27,11 +30,25 @@ def _synthetic_options(text: str) -> dict[str, str]:
     options = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = item.partition("=")
-        if not sep or key not in ("tempo", "pattern", "seconds"):
+        if not sep or key not in ("tempo", "pattern", "seconds", "passerby"):
             raise LaleluError(f"synthetic source option {item!r} not understood: use tempo=BPM, pattern=NAME, "
-                              "seconds=N, e.g. synthetic:tempo=120,pattern=basic")
+                              "seconds=N, passerby=1 (someone walks by behind), e.g. synthetic:tempo=120,pattern=basic")
         options[key] = value
     return options
+
+
+def _positive(name: str, opts: dict[str, str], key: str, default: float | None, hi: float = math.inf):
+    """A synthetic option's number: finite, above 0 (and at most `hi`)."""
+    if key not in opts:
+        return default
+    try:
+        value = float(opts[key])
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= hi):
+        raise LaleluError(f"synthetic source {name!r}: {key}={opts[key]!r}: give a number above 0"
+                          + (f" and at most {hi:g}" if hi < math.inf else ""))
+    return value
 
 
 def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool | None = None,
@@ -52,13 +69,10 @@ def open_source(name: str, fps: float = 100.0, realtime: bool = True, loop: bool
         return VideoFileSource(rest, realtime=realtime, loop=bool(loop))
     if kind == "synthetic":
         opts = _synthetic_options(rest)
-        try:
-            script = DrumScript(tempo=float(opts.get("tempo", 100.0)), pattern=opts.get("pattern", "rock"),
-                                duration=float(opts["seconds"]) if "seconds" in opts else None, kit=kit)
-        except ValueError as e:
-            raise LaleluError(f"synthetic source {name!r}: {e}") from None
-        return SyntheticDrummer(script, kit=kit, fps=fps, size=size, realtime=realtime,
-                                loop=True if loop is None else loop)
+        script = DrumScript(tempo=_positive(name, opts, "tempo", 100.0), pattern=opts.get("pattern", "rock"),
+                            duration=_positive(name, opts, "seconds", None, hi=1e6), kit=kit)
+        drummer = DrummerWithPasserby if opts.get("passerby", "0") not in ("0", "no", "off", "") else SyntheticDrummer
+        return drummer(script, kit=kit, fps=fps, size=size, realtime=realtime, loop=True if loop is None else loop)
     raise LaleluError(f"unknown source {name!r}: use camera:N, file:PATH or synthetic")
 
 

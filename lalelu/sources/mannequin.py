@@ -148,9 +148,9 @@ class Mannequin:
         return out
 
     # --- drawing --------------------------------------------------------------------------------
-    def render(self, pose: BodyPose) -> np.ndarray:
-        """Draw the figure into a new frame."""
-        img = self._background.copy()
+    def render(self, pose: BodyPose, onto: np.ndarray | None = None) -> np.ndarray:
+        """Draw the figure into a new frame (over a copy of `onto`, e.g. someone else drawn behind it)."""
+        img = (self._background if onto is None else onto).copy()
         j = {name: self.to_px(p) for name, p in self.joints(pose).items()}
         u = self.unit
 

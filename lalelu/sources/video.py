@@ -4,6 +4,8 @@ realtime=True: frame k is handed out when (its timestamp - the first one's) has 
 stamped with time.monotonic_ns() at that moment; a reader that falls behind gets frames late, never skipped
 (the engine's newest-frame slot does the dropping). realtime=False: as fast as frames decode (benchmarks),
 stamped with time.monotonic_ns() when decoded. loop=True starts over at the end, timestamps continuing.
+A damaged stretch (frames that do not decode) is skipped, and `skipped` counts its frames; `warning` says so
+after each stretch, and the video plays on to its end.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ import cv2
 from lalelu.core.frames import Frame
 from lalelu.errors import LaleluError
 from lalelu.sources.base import BaseSource, sleep_until
+
+# A file that does not say how many frames it has ends after this many frames in a row that do not decode.
+MAX_UNREADABLE_RUN = 300
+# Frames smaller than this (either side, pixels) hold too little of a person for pose estimation.
+MIN_POSE_SIDE = 32
 
 
 class VideoFileSource(BaseSource):
@@ -36,8 +43,16 @@ class VideoFileSource(BaseSource):
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and fps > 0 else 30.0
         self.size = (first.shape[1], first.shape[0])
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.frame_count = int(count) if count and count > 0 else None   # None: the file does not say
         self.description = (f"file {self.path.name}: {self.size[0]}x{self.size[1]} @ {self.fps:g} fps"
                             f"{'' if realtime else ', as fast as possible'}{', looping' if loop else ''}")
+        if min(self.size) < MIN_POSE_SIDE:
+            self.warning = (f"video {self.path.name} is only {self.size[0]}x{self.size[1]} pixels: too small for "
+                            f"pose estimation (at least {MIN_POSE_SIDE} pixels a side, better 192 or more); "
+                            "no one will be found in it")
+        self.skipped = 0                 # frames that did not decode, over all loops
+        self._attempts = 1               # frames read or skipped in this pass through the file
         self.t0_ns = 0
         self._index = 0
         self._loop_offset_ms = 0.0     # added to the file's timestamps after each loop
@@ -55,12 +70,13 @@ class VideoFileSource(BaseSource):
             image, ms = self._pending, self._pending_ms
             self._pending = None
         else:
-            ok, image = self._cap.read()
+            ok, image = self._read_decodable()
             if not ok and self.loop and self._index > 0:   # start over
                 self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
                 self._loop_offset_ms = self._last_ms + 1000.0 / self.fps
                 self._first_ms = None
-                ok, image = self._cap.read()
+                self._attempts = 0
+                ok, image = self._read_decodable()
             if not ok:
                 return None
             ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
@@ -71,6 +87,35 @@ class VideoFileSource(BaseSource):
             t_ms = self._last_ms + 1000.0 / self.fps
         self._last_ms = t_ms
         return image, t_ms
+
+    def _read_decodable(self):
+        """(True, image) of the next frame that decodes, skipping a damaged stretch; (False, None) at the end.
+        OpenCV's read() fails on a damaged frame as at the end of the file; the frame count tells them apart
+        (a file without one: MAX_UNREADABLE_RUN failures in a row are the end)."""
+        run = 0
+        while True:
+            self._attempts += 1
+            ok, image = self._cap.read()
+            if ok and image is not None:
+                if run:
+                    self.skipped += run
+                    self.warning = (f"video {self.path.name}: skipped {run} unreadable frame{'s' if run != 1 else ''} "
+                                    f"(a damaged stretch{self._where()}; {self.skipped} in all); play goes on")
+                return True, image
+            run += 1
+            left = (self.frame_count - self._attempts if self.frame_count is not None
+                    else MAX_UNREADABLE_RUN - run)
+            if left <= 0:
+                # the end of the file; failed reads of frames it counts were damaged frames at its end
+                tail = run - max(0, self._attempts - self.frame_count) if self.frame_count is not None else 0
+                if tail:
+                    self.skipped += tail
+                    self.warning = (f"video {self.path.name}: its last {tail} frame{'s' if tail != 1 else ''} did "
+                                    f"not decode ({self.skipped} unreadable in all)")
+                return False, None
+
+    def _where(self) -> str:
+        return f" after {self._last_ms / 1000:.2f} s" if self._index else ""
 
     def read(self) -> Frame | None:
         if not self._started:

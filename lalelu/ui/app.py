@@ -32,7 +32,7 @@ class AppOptions:
     ui_fps: float = 30.0                # redraws per second (at most 60)
     quit_after: float | None = None     # close the window after this many seconds
     screenshot_dir: str | None = None   # for tests and docs: window pictures ...
-    screenshot_at: list[float] = field(default_factory=list)   # ... at these seconds
+    screenshot_at: list[float] = field(default_factory=list)   # ... this many seconds after the first pose shown
 
 
 def check_display() -> None:
@@ -50,7 +50,8 @@ class AppEngineFactory:
 
     def __call__(self, settings: UiSettings):
         if self.jack is None:
-            self.jack = ensure_jack_server(notify=lambda note: print(f"lalelu app: {note}", file=sys.stderr))
+            self.jack = ensure_jack_server(notify=lambda note: print(f"lalelu app: {note}", file=sys.stderr),
+                                           backend=self.overrides.get("midi_backend") or "auto")
         return default_engine_factory(settings, **self.overrides)
 
     def close(self) -> None:
@@ -109,12 +110,35 @@ def run_app(choices: dict[str, str | None], options: AppOptions, **engine_overri
     window.show()
     if options.start:
         QTimer.singleShot(0, window.start_engine)
-    if options.screenshot_dir:
-        folder = Path(options.screenshot_dir)
+    # Screenshots are timed from the first pose the window shows, not from the start: a busy machine takes
+    # longer to start the engine; and the window does not close (--quit-after) before the last one is taken.
+    pending = {"shots": len(options.screenshot_at) if options.screenshot_dir else 0, "quit": False}
+
+    def shot(i: int) -> None:
+        save_screenshot(window, Path(options.screenshot_dir), f"window-{i}")
+        pending["shots"] -= 1
+        if pending["shots"] == 0 and pending["quit"]:
+            window.close()
+
+    def first_pose_shown() -> None:
+        if window._last_image_index is None or window._last_keypoints is None:
+            return
+        waiting.stop()
         for i, at in enumerate(options.screenshot_at):
-            QTimer.singleShot(int(at * 1000), lambda i=i: save_screenshot(window, folder, f"window-{i}"))
+            QTimer.singleShot(int(at * 1000), lambda i=i: shot(i))
+
+    waiting = QTimer()
+    if pending["shots"]:
+        waiting.timeout.connect(first_pose_shown)
+        waiting.start(50)
+
+    def quit_after() -> None:
+        pending["quit"] = True
+        if pending["shots"] == 0:
+            window.close()
+
     if options.quit_after:
-        QTimer.singleShot(int(options.quit_after * 1000), window.close)
+        QTimer.singleShot(int(options.quit_after * 1000), quit_after)
     # Ctrl+C / SIGTERM close the window cleanly (Python handles signals only between Qt events: tick).
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: window.close())

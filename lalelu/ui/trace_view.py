@@ -31,3 +31,7 @@ class TraceViewer(QDialog):
         layout.addWidget(self.report)
         layout.addWidget(self.plots, 1)
         self.resize(1000, 640)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.plots.close()   # empties the plots' scene first (see MainWindow.closeEvent)
+        super().closeEvent(event)

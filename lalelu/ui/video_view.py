@@ -140,7 +140,7 @@ class VideoView(QWidget):
         """Redraw when a flash went out (or came) with no new frame to show it: a stalled or paused source
         must not keep a zone lit."""
         if self.lit_zones(now_ns) != self._drawn_lit:
-            self._compose()
+            self._compose(now_ns)
 
     def image_rect(self) -> QRectF | None:
         """Where the picture is in the widget (None before the first frame)."""
@@ -150,7 +150,7 @@ class VideoView(QWidget):
         return QRectF(x, y, w, h)
 
     # --- composing (OpenCV, outside the GIL) ----------------------------------------------------
-    def _compose(self) -> None:
+    def _compose(self, now_ns: int | None = None) -> None:
         raw = self._raw
         if raw is None:
             self.update()
@@ -162,15 +162,15 @@ class VideoView(QWidget):
             out = raw.copy()
         else:
             out = cv2.resize(raw, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        self._labels = self._draw_overlay(out, scale)
+        self._labels = self._draw_overlay(out, scale, now_ns)
         self._composed = np.ascontiguousarray(out)
         self._qimage = QImage(self._composed.data, w, h, 3 * w, QImage.Format.Format_BGR888)
         self._target = (x0, y0, w, h)
         self.update()
 
-    def _draw_overlay(self, out: np.ndarray, scale: float) -> list[Label]:
+    def _draw_overlay(self, out: np.ndarray, scale: float, now_ns: int | None = None) -> list[Label]:
         labels: list[Label] = []
-        lit = self._drawn_lit = self.lit_zones()
+        lit = self._drawn_lit = self.lit_zones(now_ns)
         kp = self._keypoints
         frame = body_frame(kp, self._torso_ratio)
         line = max(2, int(round(2.5 * scale)))

@@ -490,6 +490,9 @@ class MainWindow(QMainWindow):
             self._check.waitForFinished(2000)
         self.stop_engine()
         self.save()
+        # Empties the plots' scene while every item in it is whole: left to the garbage collector, an axis can
+        # outlive its view and Qt aborts the process ("pure virtual method called").
+        self.plots.close()
         super().closeEvent(event)
 
 
