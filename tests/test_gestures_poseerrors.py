@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from lalelu.core.keypoints import Keypoint
-from lalelu.gestures.corpus.poseerrors import _MIRROR, against_truth, body_scale, from_continuity, merge
+from lalelu.gestures.corpus.poseerrors import (
+    _MIRROR,
+    against_truth,
+    body_scale,
+    from_continuity,
+    merge,
+)
 from lalelu.sources.synthetic import SyntheticDrummer
 
 FPS = 100.0
