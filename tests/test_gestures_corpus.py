@@ -52,6 +52,17 @@ def test_a_drop_to_rest_slows_smoothly_to_a_stop():
     assert decel.max() < 40.0                               # without a stop: even a rounded stroke stops at 60+
 
 
+def test_a_stroke_can_stop_dead_and_stay_at_the_bottom():
+    """An air drummer's stroke: nothing bounces the stick back, the wrist stays down a moment, then lifts."""
+    s = Stroke(1.0, "right_hand", "snare", 0.2, 1.3, speed=8.0, height=0.8, decel_s=0.03, rebound=0.1,
+               rebound_s=0.03, hold_s=0.04)
+    nxt = Stroke(1.5, "right_hand", "snare", 0.2, 1.3, speed=8.0, height=0.8)
+    traj = build_trajectory([s, nxt], RestPlan(-0.6, 1.6))
+    _, y = traj.at(np.array([0.99, 1.0, 1.02, 1.04, 1.07]))
+    assert y[1] == pytest.approx(1.3) and y[2] == pytest.approx(1.3) and y[3] == pytest.approx(1.3)
+    assert y[0] < 1.3 and y[4] < 1.3
+
+
 # --- takes, families, splits ---------------------------------------------------------------------------
 
 def test_a_take_is_the_same_for_the_same_seed():

@@ -2,7 +2,8 @@
 
 A hand stroke (body units, y down): from the top of its backswing the wrist accelerates into the impact
 (position ~ u^shape, fastest at the end), stops within a few tens of milliseconds (the stick's impact; the
-bottom is the impact time) and rebounds upwards at a share of its impact speed, then rises, travelling
+bottom is the impact time) and rebounds upwards at a share of its impact speed (or, as an air drummer
+with nothing to bounce off does, stays at the bottom for a moment and lifts off slowly), then rises, travelling
 sideways to the next drum, to the top of the next stroke. Before the first stroke of a phrase the hand
 lifts from rest (and often pauses at the top, sometimes inside a cymbal's zone, with a small overshoot
 that settles back down: a soft, slow downward motion that is no stroke); after the last one it drops to
@@ -37,6 +38,8 @@ class Stroke:
     decel_s: float = 0.02    # the wrist stops within this after the speed peak (the bottom is the impact)
     rebound: float = 0.5     # upward speed right after the impact, share of the impact speed
     rebound_s: float = 0.02
+    hold_s: float = 0.0      # the wrist stops dead at the bottom and stays this long before it rebounds (an air
+                             # drummer who stops the stick: nothing bounces it back)
     pause_s: float = 0.0     # held at the top of the backswing before the downstroke
     settle: float = 0.0      # overshoot above the top that settles back down during the pause
     top_dx: float = 0.0      # the downstroke comes in on an arc: its top is this far sideways
@@ -179,8 +182,14 @@ def build_trajectory(strokes: list[Stroke], rest: RestPlan, feet: bool = False) 
         traj.add(s.t - tau, s.t, HERMITE, (s.x, y_a, 0.0, v, s.x, s.y, 0.0, 0.0))
         rv = s.rebound * v
         y_b = s.y - rv * s.rebound_s * 0.5
-        traj.add(s.t, s.t + s.rebound_s, HERMITE, (s.x, s.y, 0.0, 0.0, s.x, y_b, 0.0, -rv))
-        prev_t = s.t + s.rebound_s
+        t_up = s.t
+        # a held stroke stays down at most a quarter of the way to the limb's next stroke
+        hold = min(s.hold_s, 0.25 * (strokes[i + 1].t - s.t)) if i + 1 < len(strokes) else s.hold_s
+        if hold > 0.0:
+            traj.add(s.t, s.t + hold, HOLD, (s.x, s.y, 0.0, 0.0))
+            t_up = s.t + hold
+        traj.add(t_up, t_up + s.rebound_s, HERMITE, (s.x, s.y, 0.0, 0.0, s.x, y_b, 0.0, -rv))
+        prev_t = t_up + s.rebound_s
         px, py, pvx, pvy = s.x, y_b, 0.0, -rv
         at_rest = False
         nxt = strokes[i + 1] if i + 1 < len(strokes) else None
