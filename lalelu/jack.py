@@ -27,6 +27,7 @@ from typing import Callable, Iterator
 import psutil
 
 from lalelu.config import cache_dir
+from lalelu.jack_registry import free_dead_server_places
 
 DEFAULT_RATE = 48000
 DEFAULT_PERIOD = 64
@@ -126,6 +127,7 @@ class JackServer:
         # with, so waiting costs nothing but jitter.
         self.sync = sync
         self.restarts = 0
+        self.freed_places: list[str] = []   # dead servers' registry places freed when this one started
         self._process: subprocess.Popen | None = None
         self._log = None
         self._keeper: threading.Thread | None = None
@@ -158,6 +160,8 @@ class JackServer:
             raise OSError(
                 f"a JACK server named {self.name!r} is already running; use it, stop it, or pick another name"
             )
+        # a place in JACK's registry of servers for this one, even after eight killed ones (jack_registry.py)
+        self.freed_places = free_dead_server_places()
         # jackd's output goes to a file: a pipe nobody reads could fill up and stall the server.
         self._log = tempfile.TemporaryFile(mode="w+", prefix="lalelu-jackd-")
         self._process = subprocess.Popen(

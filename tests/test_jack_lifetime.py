@@ -150,3 +150,43 @@ time.sleep(60)
             child.kill()
     with default_server(name):
         assert eventually(lambda: not jack_running())
+
+
+def test_killed_servers_never_use_up_jacks_registry(own_server_name: str) -> None:
+    """jackd has eight places for servers and keeps a killed one's for good (it frees a dead server's place only
+    for a server of the same name, and lalelu's have new names each run): after eight crashes no JACK server
+    could start on the machine. lalelu frees the places of dead servers before it starts one."""
+    started: list[JackServer] = []
+    try:
+        for i in range(8):          # take every free place (others' live servers hold the rest)
+            server = JackServer(name=f"{own_server_name}-{i}", timeout_s=20)
+            try:
+                started.append(server.start())
+            except OSError as error:
+                assert "Too many servers" in str(error), error
+                break
+    finally:
+        for server in started:
+            server.kill()           # SIGKILL, as a crash: their places stay taken
+    assert started
+    raw = subprocess.run([jackd_path(), "-n", f"{own_server_name}-raw", "-d", "dummy"], capture_output=True,
+                         text=True, timeout=30)
+    assert "Too many servers already active" in raw.stdout + raw.stderr   # full: jackd alone cannot start one
+    with JackServer(name=f"{own_server_name}-after", timeout_s=20) as server:
+        assert jack_running(server.name)
+        assert {s.name for s in started} <= set(server.freed_places)
+
+
+def test_the_registry_reader_leaves_what_is_not_jacks_alone(tmp_path: Path) -> None:
+    from lalelu.jack_registry import _HEADER_LEN, free_dead_server_places
+
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    noise = tmp_path / "noise"
+    noise.write_bytes(os.urandom(_HEADER_LEN + 100))
+    for path in (tmp_path / "missing", folder, empty, noise):
+        before = path.read_bytes() if path.is_file() else None
+        assert free_dead_server_places(path) == []
+        assert (path.read_bytes() if path.is_file() else None) == before
