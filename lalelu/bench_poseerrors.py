@@ -146,7 +146,7 @@ def merge(figs: list[Figures]) -> Figures:
                    flips=avg("flips"), flip_share=avg("flip_share"))
 
 
-# --- the comparison: `python -m lalelu.gestures.corpus.poseerrors` ------------------------------------------
+# --- the comparison: `python -m lalelu.bench_poseerrors` ------------------------------------------
 
 def corpus_rows(splits=("train", "dev", "test")) -> dict:
     """The filmed share (from the cache): figures against the truth and from continuity, per frame rate."""
@@ -199,7 +199,7 @@ def real_video_rows() -> dict:
     import cv2
 
     from lalelu.pose import load_estimator
-    from lalelu.sources.samples import demo_video_path
+    from lalelu.samples import demo_video_path
 
     est = load_estimator("lightning", "litert", 1)
     cap = cv2.VideoCapture(str(demo_video_path()))

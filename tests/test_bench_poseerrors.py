@@ -1,4 +1,4 @@
-"""MoveNet's error figures (lalelu.gestures.corpus.poseerrors): known errors put on a true sequence are
+"""MoveNet's error figures (lalelu.bench_poseerrors): known errors put on a true sequence are
 counted as what they are, against the truth and from temporal continuity alone."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lalelu.core.keypoints import Keypoint
-from lalelu.gestures.corpus.poseerrors import (
+from lalelu.bench_poseerrors import (
     _MIRROR,
     against_truth,
     body_scale,
