@@ -55,6 +55,9 @@ _MIN_STOP = 20.0       # shoulder widths / s^2: a stroke stops at least this sha
 _FOOT_MAX_LIFT = 1.0   # shoulder widths above where the foot rests that a stomp may start from (knee high): an
                        # ankle keypoint seen higher sits on something else (Thunder puts it on a hand at hip
                        # height for a few frames), and its way back down is no stomp
+_FOOT_SIDEWAYS = 0.5   # a stomp comes straight down: its ankle moves sideways at most this share of its drop (a
+                       # foot at rest whose ankle keypoint wanders moves as much sideways as down: with this rule
+                       # the on-speed can stay low enough for soft pedal strokes without phantom kicks)
 _FLOOR_RISE = 0.5      # shoulder widths per second the foot's resting height may rise (follows it down at once)
 
 
@@ -351,11 +354,24 @@ class Detector:
         # the drum is the one under the bottom of the stroke, not under where the limb is now (firing ahead
         # of the bottom, the hand is still above it; a stroke that comes in on a slant is still travelling)
         bx, by = _point_at(ts, xs, ys, t_bottom)
+        if limb.foot_zone is not None and not self._stamps_down(limb):
+            # an ankle keypoint that slid down on a slant: MoveNet's ankle wandering on a foot at rest (or
+            # jumping to something else), or a foot shifting its weight; not a stomp
+            self._fire(limb, t, t_bottom, bx, by)
+            return None
         if limb.peak < _MIN_STOP * max(t_bottom - limb.t_peak, period):
             # it slowed down gently to its bottom: a hand lowered or dropped to rest, not a stroke
             self._fire(limb, t, t_bottom, bx, by)
             return None
         return self._fire(limb, t, t_bottom, bx, by)
+
+    @staticmethod
+    def _stamps_down(limb: _Limb) -> bool:
+        """A foot's descent came straight down (a stomp): across the descent the ankle moved sideways by at
+        most _FOOT_SIDEWAYS of the way it moved up and down."""
+        k = min(len(limb.xs), limb.n - limb.top_i + 3)     # the descent, and a little before it
+        xs, ys = limb.xs[-k:], limb.ys[-k:]
+        return max(xs) - min(xs) <= _FOOT_SIDEWAYS * (max(ys) - min(ys))
 
     def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float, after_missing: bool) -> bool:
         """A sample too far from the last one: keep it aside until frames agree that the limb is there.
