@@ -124,7 +124,7 @@ class _Limb:
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
                  "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing", "t_peak",
-                 "floor")
+                 "floor", "hit_y", "hit_peak")
 
     def __init__(self, name: Limb, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, int(name.keypoint)
@@ -140,6 +140,8 @@ class _Limb:
         self.alt_after_missing = False   # the run in `alt` began right after missing frames
         self.refractory_until = -1.0
         self.last_zone: Zone | None = None
+        self.hit_y = 0.0             # height where the last hit was heard
+        self.hit_peak = 0.0          # and the peak speed of its stroke
         self.floor = -math.inf       # feet: the height the foot rests at (kept across resets)
         self.reset()
 
@@ -295,9 +297,15 @@ class Detector:
                 limb.slow_since = math.inf
             elif limb.slow_since > t:
                 limb.slow_since = t
-            # the limb rose, moved to another drum, or came to rest (perhaps above a lower drum it goes to next)
+            # the limb rose, moved to another drum, or came to rest (perhaps above a lower drum it goes to next);
+            # or a hand goes on down faster than the stroke it was heard in, a stroke's travel below where it
+            # was heard: that hit came at a hitch mid-stroke (the pose model's wrist stalls for a frame or two
+            # under blur), and the stroke, which accelerates into its impact, has its real bottom still to come
+            # (a hand dropping to rest after a hit goes down slower than its stroke)
             if (y_mid < limb.bottom - self._rearm or speed < -limb.on_speed
-                    or abs(x - limb.bottom_x) > _REARM_SIDEWAYS or t - limb.slow_since >= _SETTLED_S):
+                    or abs(x - limb.bottom_x) > _REARM_SIDEWAYS or t - limb.slow_since >= _SETTLED_S
+                    or limb.foot_zone is None and speed > max(limb.on_speed, limb.hit_peak)
+                    and y_mid - limb.hit_y >= limb.min_travel):
                 limb.rearmed = True
                 limb.top, limb.top_i, limb.peak, limb.armed = y_mid, limb.n, 0.0, False
             return None
@@ -404,6 +412,7 @@ class Detector:
         limb.slow_since = math.inf
         limb.refractory_until = t + self._refractory
         speed = limb.peak
+        limb.hit_y, limb.hit_peak = y, speed
         limb.peak = 0.0
         limb.top = math.inf
         zone = limb.foot_zone
