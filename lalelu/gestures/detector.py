@@ -55,6 +55,9 @@ _MIN_STOP = 20.0       # shoulder widths / s^2: a stroke stops at least this sha
 _FOOT_MAX_LIFT = 1.0   # shoulder widths above where the foot rests that a stomp may start from (knee high): an
                        # ankle keypoint seen higher sits on something else (Thunder puts it on a hand at hip
                        # height for a few frames), and its way back down is no stomp
+_FOOT_SIDEWAYS = 0.5   # a stomp comes straight down: its ankle moves sideways at most this share of its drop (a
+                       # foot at rest whose ankle keypoint wanders moves as much sideways as down: with this rule
+                       # the on-speed can stay low enough for soft pedal strokes without phantom kicks)
 _FLOOR_RISE = 0.5      # shoulder widths per second the foot's resting height may rise (follows it down at once)
 
 
@@ -121,7 +124,7 @@ class _Limb:
     __slots__ = ("name", "index", "foot_zone", "on_speed", "min_travel", "ts", "xs", "ys", "t_last", "alt",
                  "top", "top_i", "peak", "armed", "rearmed", "bottom", "bottom_x", "refractory_until", "n",
                  "v_max", "t_pred", "last_zone", "slow_since", "missing", "alt_after_missing", "t_peak",
-                 "floor")
+                 "floor", "hit_y", "hit_peak")
 
     def __init__(self, name: Limb, foot_zone: Zone | None, on_speed: float, min_travel: float):
         self.name, self.index = name, int(name.keypoint)
@@ -137,6 +140,8 @@ class _Limb:
         self.alt_after_missing = False   # the run in `alt` began right after missing frames
         self.refractory_until = -1.0
         self.last_zone: Zone | None = None
+        self.hit_y = 0.0             # height where the last hit was heard
+        self.hit_peak = 0.0          # and the peak speed of its stroke
         self.floor = -math.inf       # feet: the height the foot rests at (kept across resets)
         self.reset()
 
@@ -292,9 +297,15 @@ class Detector:
                 limb.slow_since = math.inf
             elif limb.slow_since > t:
                 limb.slow_since = t
-            # the limb rose, moved to another drum, or came to rest (perhaps above a lower drum it goes to next)
+            # the limb rose, moved to another drum, or came to rest (perhaps above a lower drum it goes to next);
+            # or a hand goes on down faster than the stroke it was heard in, a stroke's travel below where it
+            # was heard: that hit came at a hitch mid-stroke (the pose model's wrist stalls for a frame or two
+            # under blur), and the stroke, which accelerates into its impact, has its real bottom still to come
+            # (a hand dropping to rest after a hit goes down slower than its stroke)
             if (y_mid < limb.bottom - self._rearm or speed < -limb.on_speed
-                    or abs(x - limb.bottom_x) > _REARM_SIDEWAYS or t - limb.slow_since >= _SETTLED_S):
+                    or abs(x - limb.bottom_x) > _REARM_SIDEWAYS or t - limb.slow_since >= _SETTLED_S
+                    or limb.foot_zone is None and speed > max(limb.on_speed, limb.hit_peak)
+                    and y_mid - limb.hit_y >= limb.min_travel):
                 limb.rearmed = True
                 limb.top, limb.top_i, limb.peak, limb.armed = y_mid, limb.n, 0.0, False
             return None
@@ -351,11 +362,24 @@ class Detector:
         # the drum is the one under the bottom of the stroke, not under where the limb is now (firing ahead
         # of the bottom, the hand is still above it; a stroke that comes in on a slant is still travelling)
         bx, by = _point_at(ts, xs, ys, t_bottom)
+        if limb.foot_zone is not None and not self._stamps_down(limb):
+            # an ankle keypoint that slid down on a slant: MoveNet's ankle wandering on a foot at rest (or
+            # jumping to something else), or a foot shifting its weight; not a stomp
+            self._fire(limb, t, t_bottom, bx, by)
+            return None
         if limb.peak < _MIN_STOP * max(t_bottom - limb.t_peak, period):
             # it slowed down gently to its bottom: a hand lowered or dropped to rest, not a stroke
             self._fire(limb, t, t_bottom, bx, by)
             return None
         return self._fire(limb, t, t_bottom, bx, by)
+
+    @staticmethod
+    def _stamps_down(limb: _Limb) -> bool:
+        """A foot's descent came straight down (a stomp): across the descent the ankle moved sideways by at
+        most _FOOT_SIDEWAYS of the way it moved up and down."""
+        k = min(len(limb.xs), limb.n - limb.top_i + 3)     # the descent, and a little before it
+        xs, ys = limb.xs[-k:], limb.ys[-k:]
+        return max(xs) - min(xs) <= _FOOT_SIDEWAYS * (max(ys) - min(ys))
 
     def _believe_jump(self, limb: _Limb, t: float, x: float, y: float, dt: float, after_missing: bool) -> bool:
         """A sample too far from the last one: keep it aside until frames agree that the limb is there.
@@ -388,6 +412,7 @@ class Detector:
         limb.slow_since = math.inf
         limb.refractory_until = t + self._refractory
         speed = limb.peak
+        limb.hit_y, limb.hit_peak = y, speed
         limb.peak = 0.0
         limb.top = math.inf
         zone = limb.foot_zone

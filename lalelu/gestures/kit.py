@@ -38,7 +38,7 @@ class Thresholds:
     min_score: float = 0.15         # keypoints below this score count as missing
     hand_on_speed: float = 3.0      # a stroke's downward speed must pass this to arm a hit
     hand_min_travel: float = 0.12   # ... and the wrist must have come down at least this far
-    foot_on_speed: float = 5.5
+    foot_on_speed: float = 4.0
     foot_min_travel: float = 0.08
     release: float = 0.35           # without a clear bottom, a hit fires once the speed falls below release * peak
     rearm_travel: float = 0.05      # after a hit the limb must rise this far (or move sideways) before the next
