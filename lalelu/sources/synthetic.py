@@ -211,7 +211,8 @@ class TruePose:
         self.drummer = drummer
 
     def __call__(self, image: np.ndarray) -> list[Person]:
-        for shown, t in reversed(self.drummer._shown):
+        # a copy (one C call, under the GIL): the capture thread appends to the deque while this runs
+        for shown, t in reversed(self.drummer._shown.copy()):
             if shown is image:
                 xy = self.drummer.keypoints_at(t)
                 return [Person(np.hstack([xy, np.ones((len(xy), 1), np.float32)]), 1.0)]
