@@ -180,6 +180,12 @@ def test_a_take_filmed_through_the_real_movenet_is_cached_by_content(tmp_path, m
     assert np.array_equal(again, kp)
     other = make_take("silence", 100_002, duration=1.0, fps=30.0)
     assert filmed_keypoints(other, build=False) is None     # another video, another key
+    # another pose model sees the same video under a key of its own, filmed by that model
+    assert filmed_keypoints(take, build=False, model="thunder") is None
+    thunder = filmed_keypoints(take, model="thunder")
+    assert thunder.shape == (30, 17, 3) and not np.array_equal(thunder, kp)
+    assert len(list((tmp_path / "corpus").glob("*.npz"))) == 2
+    assert np.array_equal(filmed_keypoints(take, build=False, model="thunder"), thunder)
 
 
 # --- scoring -------------------------------------------------------------------------------------------
