@@ -304,8 +304,8 @@ class Detector:
             # (a hand dropping to rest after a hit goes down slower than its stroke)
             if (y_mid < limb.bottom - self._rearm or speed < -limb.on_speed
                     or abs(x - limb.bottom_x) > _REARM_SIDEWAYS or t - limb.slow_since >= _SETTLED_S
-                    or limb.foot_zone is None and speed > max(limb.on_speed, limb.hit_peak)
-                    and y_mid - limb.hit_y >= limb.min_travel):
+                    or (limb.foot_zone is None and speed > max(limb.on_speed, limb.hit_peak)
+                        and y_mid - limb.hit_y >= limb.min_travel)):
                 limb.rearmed = True
                 limb.top, limb.top_i, limb.peak, limb.armed = y_mid, limb.n, 0.0, False
             return None
