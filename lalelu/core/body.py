@@ -41,6 +41,53 @@ def shoulder_frame(rows, torso_ratio: float, min_score: float) -> tuple[float, f
     return mx, my, scale
 
 
+class SmoothedFrame:
+    """The body frame followed over frames, as both strike detectors see it: the shoulder midpoint smoothed
+    over 30 ms and the scale over 0.3 s; a shoulder that flickers for a frame (the scale jumping out of
+    0.6x-1.6x) is ignored; the last frame stands in for missing shoulders for HOLD_S, and after that the
+    frame starts afresh from the next one seen (`fresh`)."""
+
+    __slots__ = ("ox", "oy", "scale", "valid", "fresh", "t_seen", "torso_ratio", "min_score")
+
+    HOLD_S = 0.5
+
+    def __init__(self, torso_ratio: float, min_score: float):
+        self.torso_ratio = torso_ratio
+        self.min_score = min_score
+        self.valid = False
+        self.fresh = False           # the last update started the frame afresh
+        self.ox = self.oy = 0.0
+        self.scale = 1.0
+        self.t_seen = 0.0
+
+    def update(self, t: float, rows) -> bool:
+        """Follow this frame's shoulders; True when the frame moved to them (`valid` says whether there is one)."""
+        frame = shoulder_frame(rows, self.torso_ratio, self.min_score)
+        if frame is None:
+            if self.valid and t - self.t_seen > self.HOLD_S:
+                self.valid = False
+            return False
+        mx, my, scale = frame
+        if scale < 1.0:
+            return False
+        self.fresh = not self.valid or t - self.t_seen > self.HOLD_S
+        if self.fresh:
+            self.ox, self.oy, self.scale = mx, my, scale
+        else:
+            r = scale / self.scale
+            if r < 0.6 or r > 1.6:          # a shoulder flickered: keep the last frame
+                return False
+            dt = t - self.t_seen
+            a_o = 1.0 - math.exp(-dt / 0.03)
+            a_s = 1.0 - math.exp(-dt / 0.3)
+            self.ox += (mx - self.ox) * a_o
+            self.oy += (my - self.oy) * a_o
+            self.scale += (scale - self.scale) * a_s
+        self.valid = True
+        self.t_seen = t
+        return True
+
+
 def neutral_pose(frames, min_score: float = 0.3) -> tuple[float, float]:
     """(shoulder width in pixels, shoulder width / torso length) from (t_ns, keypoints) frames of a player
     standing still, facing the camera."""

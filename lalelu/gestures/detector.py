@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from lalelu.core.body import shoulder_frame
+from lalelu.core.body import SmoothedFrame
 from lalelu.core.hits import Hit
 from lalelu.core.limbs import Limb
 from lalelu.gestures.kit import Kit, Zone
@@ -38,7 +38,6 @@ _SMOOTH_S = 0.04       # span of the centred line fit that gives the stroke's sp
 _FIT_MAX = 16          # most samples of a descent the bottom-predicting cubic looks at
 _FIT_MIN = 5
 _MAX_GAP_FRAMES = 8    # a limb missing longer than this starts over (a stroke hidden by a shorter gap still plays)
-_BODY_HOLD_S = 0.5     # how long the last body frame stands in for missing shoulders
 _BODY_MOTION_S = 0.4   # baseline over which the body's own travel is measured
 _ZOOM_LIMIT = 0.25     # relative change of scale per second that means walking in or out (or turning)
 _FEET_MUTE_S = 0.4     # feet stay muted this long after the body stops travelling
@@ -61,48 +60,23 @@ _FOOT_SIDEWAYS = 0.5   # a stomp comes straight down: its ankle moves sideways a
 _FLOOR_RISE = 0.5      # shoulder widths per second the foot's resting height may rise (follows it down at once)
 
 
-class _Body:
-    """The moving body frame: shoulder midpoint and scale, smoothed, plus how fast the body travels."""
+class _Body(SmoothedFrame):
+    """The moving body frame, plus how fast the body travels (a travelling body mutes the feet)."""
 
-    __slots__ = ("ox", "oy", "scale", "valid", "t_seen", "hist", "moving_until", "torso_ratio", "min_score",
-                 "motion_limit")
+    __slots__ = ("hist", "moving_until", "motion_limit")
 
     def __init__(self, torso_ratio: float, min_score: float, motion_limit: float):
-        self.torso_ratio = torso_ratio
-        self.min_score = min_score
+        super().__init__(torso_ratio, min_score)
         self.motion_limit = motion_limit     # shoulder widths per second of travel that mute the feet
-        self.valid = False
-        self.ox = self.oy = 0.0
-        self.scale = 1.0
-        self.t_seen = 0.0
         self.hist: list[tuple[float, float, float, float]] = []   # (t, ox, oy, log scale), short
         self.moving_until = -1.0
 
     def update(self, t: float, rows: list) -> bool:
-        frame = shoulder_frame(rows, self.torso_ratio, self.min_score)
-        if frame is None:
-            if self.valid and t - self.t_seen > _BODY_HOLD_S:
-                self.valid = False
+        if not super().update(t, rows):
             return self.valid
-        mx, my, scale = frame
-        if scale < 1.0:
-            return self.valid
-        if not self.valid or t - self.t_seen > _BODY_HOLD_S:
-            self.ox, self.oy, self.scale = mx, my, scale
+        if self.fresh:
             self.hist.clear()
             self.moving_until = t + _FEET_MUTE_S
-        else:
-            r = scale / self.scale
-            if r < 0.6 or r > 1.6:          # a shoulder flickered: keep the last frame
-                return True
-            dt = t - self.t_seen
-            a_o = 1.0 - math.exp(-dt / 0.03)
-            a_s = 1.0 - math.exp(-dt / 0.3)
-            self.ox += (mx - self.ox) * a_o
-            self.oy += (my - self.oy) * a_o
-            self.scale += (scale - self.scale) * a_s
-        self.valid = True
-        self.t_seen = t
         hist = self.hist
         hist.append((t, self.ox, self.oy, math.log(self.scale)))
         while len(hist) > 2 and t - hist[1][0] >= _BODY_MOTION_S:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from lalelu import config
-from lalelu.core.body import shoulder_frame
+from lalelu.core.body import SmoothedFrame
 from lalelu.core.hits import Hit
 from lalelu.core.keypoints import Keypoint
 from lalelu.errors import LaleluError
@@ -72,7 +72,6 @@ class Features:
 
     def __init__(self, min_score: float, torso_ratio: float, fps: float):
         self.min_score = min_score
-        self.torso_ratio = torso_ratio
         self.period = 1.0 / fps
         cap = CAPACITY
         self.cap = cap
@@ -86,40 +85,12 @@ class Features:
         self.offsets = (np.arange(STEPS)[::-1] * GRID_S)
         self.windows = np.zeros((4, STEPS, CHANNELS), np.float32)
         self.windows[2:, :, 9] = 1.0
-        self.body_valid = False
-        self.ox = self.oy = 0.0
-        self.scale = 1.0
-        self.t_body = -1.0
+        self.body = SmoothedFrame(torso_ratio, min_score)
 
     def reset(self) -> None:
         self.n = 0
         self.i = 0
-        self.body_valid = False
-
-    def _body(self, t: float, rows) -> bool:
-        frame = shoulder_frame(rows, self.torso_ratio, self.min_score)
-        if frame is None:
-            if self.body_valid and t - self.t_body > 0.5:
-                self.body_valid = False
-            return self.body_valid
-        mx, my, scale = frame
-        if scale < 1.0:
-            return self.body_valid
-        if not self.body_valid or t - self.t_body > 0.5:
-            self.ox, self.oy, self.scale = mx, my, scale
-        else:
-            r = scale / self.scale
-            if r < 0.6 or r > 1.6:                 # a shoulder flickered: keep the last frame
-                return True
-            dt = t - self.t_body
-            a_o = 1.0 - math.exp(-dt / 0.03)
-            a_s = 1.0 - math.exp(-dt / 0.3)
-            self.ox += (mx - self.ox) * a_o
-            self.oy += (my - self.oy) * a_o
-            self.scale += (scale - self.scale) * a_s
-        self.body_valid = True
-        self.t_body = t
-        return True
+        self.body.valid = False
 
     def push(self, t: float, kp: np.ndarray) -> bool:
         """Add a frame's keypoints (17, 3); False when there is no body to measure them against."""
@@ -128,25 +99,26 @@ class Features:
             if kp[_L_SH, 0] < kp[_R_SH, 0] - 0.25 * width:   # mirrored: the player's left is on the image's left
                 kp = kp[_MIRROR]
         rows = kp.tolist()
-        if not self._body(t, rows):
+        self.body.update(t, rows)
+        if not self.body.valid:
             return False
         if self.n and t - self.t[(self.i - 1) % self.cap] > 0.25:
             self.n = 0                   # the body was lost for a while: its old motion is no history
-        inv = 1.0 / self.scale
+        inv = 1.0 / self.body.scale
         sample = self.last
         for j, (_, end, mid, root, mirrored, _) in enumerate(LIMBS):
             sign = -1.0 if mirrored else 1.0
             for c, k in enumerate((end, mid, root)):
                 x, y, s = rows[k]
                 if s >= self.min_score:
-                    sample[j, 2 * c] = (x - self.ox) * inv * sign
-                    sample[j, 2 * c + 1] = (y - self.oy) * inv
+                    sample[j, 2 * c] = (x - self.body.ox) * inv * sign
+                    sample[j, 2 * c + 1] = (y - self.body.oy) * inv
             s = rows[end][2]
             sample[j, 6] = 1.0 if s >= self.min_score else 0.0
             sample[j, 7] = s
             if s >= self.min_score:
-                self.last_raw[j, 0] = (rows[end][0] - self.ox) * inv
-                self.last_raw[j, 1] = (rows[end][1] - self.oy) * inv
+                self.last_raw[j, 0] = (rows[end][0] - self.body.ox) * inv
+                self.last_raw[j, 1] = (rows[end][1] - self.body.oy) * inv
         i, cap = self.i, self.cap
         self.t[i] = self.t[i + cap] = t
         self.v[i] = self.v[i + cap] = sample
@@ -314,9 +286,9 @@ class LearnedDetector:
 
     def to_body(self, x: float, y: float) -> tuple[float, float] | None:
         f = self.features
-        if not f.body_valid:
+        if not f.body.valid:
             return None
-        return (x - f.ox) / f.scale, (y - f.oy) / f.scale
+        return (x - f.body.ox) / f.body.scale, (y - f.body.oy) / f.body.scale
 
     def update(self, t_ns: int, keypoints) -> list[Hit]:
         t = t_ns * 1e-9
