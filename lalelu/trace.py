@@ -94,7 +94,8 @@ class TraceRecord:
         kp = obj.get("kp")
         if kp is not None:
             try:
-                kp = np.asarray(kp, dtype=np.float32).reshape(17, 3)
+                with np.errstate(over="ignore"):   # a number past float32's range becomes inf, refused below
+                    kp = np.asarray(kp, dtype=np.float32).reshape(17, 3)
             except (TypeError, ValueError):
                 raise ValueError("'kp' is not 17 keypoints of [x, y, score]") from None
             if not np.isfinite(kp).all():
