@@ -52,6 +52,23 @@ def test_run_headless_plays_on_the_backend_of_the_environment(jack_server):
     assert "model lightning/onnxruntime on onnxruntime" in playing, playing
 
 
+def test_the_detector_comes_from_the_flag_then_the_environment_then_the_default(monkeypatch, tmp_path):
+    """README: `--detector`, or $LALELU_DETECTOR; heuristic by default."""
+    from lalelu.cli import build_parser
+    from lalelu.cli.options import engine_config
+
+    monkeypatch.setenv("LALELU_SETTINGS", str(tmp_path / "lalelu.ini"))
+    monkeypatch.delenv("LALELU_DETECTOR", raising=False)
+
+    def detector(*flags: str) -> str:
+        return engine_config(build_parser().parse_args(["run", "--headless", *flags]))[0].detector
+
+    assert detector() == "heuristic"
+    monkeypatch.setenv("LALELU_DETECTOR", "learned")
+    assert detector() == "learned"
+    assert detector("--detector", "heuristic") == "heuristic"
+
+
 def test_an_installed_package_finds_its_kits_and_keeps_user_data_in_the_users_folders(tmp_path):
     """Built and installed as a wheel, away from the checkout: the built-in kits come with it, and models,
     calibrations and settings go to the user's folders."""
