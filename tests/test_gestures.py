@@ -284,3 +284,17 @@ def test_works_at_a_camera_frame_rate(kit):
     assert [h.drum for h in hits] == [s.drum for s in strokes]
     assert score(sc, hits, emitted).late == 0
     assert all(abs(h.t_ns - t.t_ns) <= 25e6 for h, t in zip(hits, sc.hits))
+
+
+def test_a_frame_older_than_the_last_is_no_error():
+    """A trace whose times go back (damaged, or edited): the body frame keeps the last one; found by the fuzz
+    test (a jump back of 2e10 s overflowed the smoothing's exp)."""
+    from lalelu.gestures.factory import make_detector
+
+    kp = np.zeros((17, 3))
+    kp[:, 2] = 0.9
+    kp[5, :2], kp[6, :2], kp[11, :2], kp[12, :2] = (300, 200), (200, 200), (290, 350), (210, 350)
+    for kind in ("heuristic", "learned"):
+        detector = make_detector(kind, load_kit(), 100.0)
+        assert detector.update(22_303_481_387 * 10**9, kp) == []
+        assert detector.update(1_000_000_000, kp) == []

@@ -78,6 +78,8 @@ class SmoothedFrame:
             if r < 0.6 or r > 1.6:          # a shoulder flickered: keep the last frame
                 return False
             dt = t - self.t_seen
+            if dt < 0.0:                    # older than the last frame (a trace out of order): keep the last
+                return False
             a_o = 1.0 - math.exp(-dt / 0.03)
             a_s = 1.0 - math.exp(-dt / 0.3)
             self.ox += (mx - self.ox) * a_o
